@@ -1,0 +1,89 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Shared
+
+/// Keeps what the agent knows about its host: probes QEMU and the
+/// accelerator once at start, samples CPU use every few seconds, and builds
+/// an inventory on demand from that plus fresh /proc readings.
+actor InventoryService: Service {
+    private let config: AgentConfig
+    private let events: EventBus
+    private let logger: Logger
+    private let sampleInterval: Duration
+
+    private var accelerator = AcceleratorStatus(kind: .probing, kvmDevicePresent: false, kvmBootsGuest: nil, detail: "probe running")
+    private var qemu: QEMUInventory?
+    private var qemuError: String? = "probe running"
+    private var lastCPUTimes: ProcFiles.CPUTimes?
+    private var utilisation = 0.0
+
+    init(config: AgentConfig, events: EventBus, logger: Logger, sampleInterval: Duration = .seconds(5)) {
+        self.config = config
+        self.events = events
+        self.logger = logger
+        self.sampleInterval = sampleInterval
+    }
+
+    func run() async throws {
+        lastCPUTimes = Self.readCPUTimes()
+        await probe()
+        // Sampling is the only long-running work; it ends with the service group.
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: sampleInterval)
+            sampleCPU()
+        }
+    }
+
+    /// Runs both probes; the capability probe needs the accelerator's answer.
+    func probe() async {
+        let status = await AcceleratorProbe(qemuBinary: config.qemuBinary, choice: config.accelerator).run()
+        accelerator = status
+        logger.info("accelerator probe done", metadata: ["kind": "\(status.kind)", "detail": "\(status.detail)"])
+        do {
+            qemu = try await QEMUCapabilityProbe(qemuBinary: config.qemuBinary, accelerator: status.kind).run()
+            qemuError = nil
+            logger.info("qemu probe done", metadata: ["version": "\(qemu?.version ?? "?")", "runnableModels": "\(qemu?.runnableCPUModels.count ?? 0)"])
+        } catch {
+            qemu = nil
+            qemuError = "\(error)"
+            if accelerator.kind != .kvm { accelerator.kind = .none }
+            logger.error("qemu probe failed", metadata: ["error": "\(error)"])
+        }
+        await events.publish(.inventoryChanged, InventoryChangedEvent(reason: "probes finished"))
+    }
+
+    func inventory() -> HostInventory {
+        let cpu = ProcFiles.parseCPUInfo(Self.read("/proc/cpuinfo") ?? "")
+        let machineMemory = ProcFiles.parseMemInfo(Self.read("/proc/meminfo") ?? "") ?? .init(totalBytes: 0, availableBytes: 0)
+        let memory = Self.offeredMemory(machine: machineMemory, capMiB: config.memoryMiB, committedBytes: 0)
+        let load = ProcFiles.parseLoadAverage(Self.read("/proc/loadavg") ?? "") ?? LoadAverage(one: 0, five: 0, fifteen: 0)
+        return HostInventory(
+            host: config.name, agentVersion: FerryVersion.current,
+            cpu: CPUInventory(vendor: cpu.vendor, model: cpu.model, flags: cpu.flags, count: cpu.count, utilisation: utilisation),
+            memory: memory, load: load, qemu: qemu, qemuError: qemuError, accelerator: accelerator,
+            storagePools: [], vms: [], collectedAt: Date())
+    }
+
+    /// Memory offered to guests: the machine's, capped by the config, less
+    /// what this agent's guests already hold.
+    static func offeredMemory(machine: ProcFiles.MemInfo, capMiB: UInt64?, committedBytes: UInt64) -> MemoryInventory {
+        let total = min(capMiB.map { $0 << 20 } ?? machine.totalBytes, machine.totalBytes)
+        let unclaimed = total > committedBytes ? total - committedBytes : 0
+        return MemoryInventory(totalBytes: total, availableBytes: min(machine.availableBytes, unclaimed))
+    }
+
+    private func sampleCPU() {
+        guard let now = Self.readCPUTimes() else { return }
+        if let last = lastCPUTimes { utilisation = now.utilisation(since: last) }
+        lastCPUTimes = now
+    }
+
+    private static func readCPUTimes() -> ProcFiles.CPUTimes? {
+        read("/proc/stat").flatMap(ProcFiles.parseCPUTimes)
+    }
+
+    private static func read(_ path: String) -> String? {
+        try? String(contentsOfFile: path, encoding: .utf8)
+    }
+}
