@@ -54,9 +54,7 @@ public actor QMPClient {
     private var closedReason: String?
     private var nextSubscriberID: UInt64 = 1
     private var subscribers: [UInt64: AsyncStream<QMP.Event>.Continuation] = [:]
-    /// MIGRATION statuses from events, newest last, numbered, for `waitForMigration`.
-    private var migrationEvents: [(number: UInt64, status: QMP.MigrationStatus)] = []
-    private var migrationEventCount: UInt64 = 0
+    private var migrationEvents = QMPMigrationEventLog()
     private var migrationEventWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
 
     private init(socketPath: String, channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, options: Options, logger: Logger) {
@@ -296,16 +294,16 @@ public actor QMPClient {
     }
 
     /// The number of MIGRATION events so far.
-    func migrationEventMark() -> UInt64 { migrationEventCount }
+    func migrationEventMark() -> UInt64 { migrationEvents.count }
 
     /// Statuses from MIGRATION events after `mark` (the last 64 at most).
     func migrationStatuses(since mark: UInt64) -> [QMP.MigrationStatus] {
-        migrationEvents.filter { $0.number > mark }.map(\.status)
+        migrationEvents.statuses(since: mark)
     }
 
     /// Returns when a MIGRATION event after `mark` has arrived, or after `limit`.
     func migrationEvent(after mark: UInt64, within limit: Duration) async {
-        guard migrationEventCount == mark, closedReason == nil else { return }
+        guard migrationEvents.count == mark, closedReason == nil else { return }
         let id = nextSubscriberID
         nextSubscriberID += 1
         let timer = Task { [weak self] in
@@ -321,9 +319,7 @@ public actor QMPClient {
     }
 
     private func recordMigrationEvent(_ status: QMP.MigrationStatus) {
-        migrationEventCount += 1
-        migrationEvents.append((migrationEventCount, status))
-        if migrationEvents.count > 64 { migrationEvents.removeFirst(migrationEvents.count - 64) }
+        migrationEvents.record(status)
         let waiting = migrationEventWaiters
         migrationEventWaiters.removeAll()
         for waiter in waiting.values { waiter.resume() }
