@@ -18,6 +18,8 @@ struct Coord: AsyncParsableCommand {
             """,
         subcommands: [HostsCommand.self, HostCommand.self]
     )
+
+    @OptionGroup var global: GlobalOptions
 }
 
 /// Options every command shares.
