@@ -30,8 +30,11 @@ import Testing
     @Test func socketIsRootOnlyAndAnswersTheClient() async throws {
         let server = try await start()
         defer { server.task.cancel() }
-        let attributes = try FileManager.default.attributesOfItem(atPath: server.path)
-        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        // The mode is set just after bind; the agent's umask (0077) covers the gap.
+        func mode(_ path: String) throws -> Int? { try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int }
+        for _ in 0..<100 where try mode(server.path) != 0o600 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(try mode(server.path) == 0o600)
+        #expect(try mode((server.path as NSString).deletingLastPathComponent) == 0o700)
         let client = AgentClient(stream: try FileDescriptorStream(socketPath: server.path))
         let hello = try await client.connect(client: "test")
         #expect(hello.host == "t1" && hello.version == AgentProtocol.version)

@@ -68,7 +68,7 @@ struct AcceleratorProbe: Sendable {
                     "-no-reboot", "-serial", "stdio", "-kernel", kernel,
                     "-append", "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1",
                 ],
-                timeout: bootTimeout,
+                timeout: bootTimeout, dieWithParent: true,
                 stopWhen: { $0.firstRange(of: marker) != nil })
         } catch {
             return .failed("\(error)")

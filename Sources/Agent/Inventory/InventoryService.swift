@@ -27,11 +27,13 @@ actor InventoryService: Service {
 
     func run() async throws {
         lastCPUTimes = Self.readCPUTimes()
-        await probe()
-        // Sampling is the only long-running work; it ends with the service group.
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: sampleInterval)
-            sampleCPU()
+        // A shutdown cancels a probe under way (its QEMU is killed with it).
+        try? await cancelWhenGracefulShutdown {
+            await self.probe()
+            while !Task.isCancelled {
+                try await Task.sleep(for: self.sampleInterval)
+                await self.sampleCPU()
+            }
         }
     }
 

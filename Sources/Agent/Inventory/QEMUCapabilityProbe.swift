@@ -33,7 +33,7 @@ struct QEMUCapabilityProbe: Sendable {
         let output = try await ProcessRunner.run(
             qemuBinary,
             ["-machine", "none", "-accel", accelerator == .kvm ? "kvm" : "tcg", "-nodefaults", "-display", "none", "-qmp", "stdio"],
-            stdin: Array(script.utf8), timeout: 30)
+            stdin: Array(script.utf8), timeout: 30, dieWithParent: true)
         if output.timedOut { throw ProbeError.qemuFailed("no answer within 30 s") }
         let answers = Self.answers(in: output.stdout)
         guard !answers.isEmpty else {

@@ -28,37 +28,29 @@ struct AgentSocketServer: Service {
 
     func run() async throws {
         try prepare()
+        let router = self.router, events = self.events
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 64)
-            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
+            .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    try channel.pipeline.syncOperations.addHandler(AgentConnectionHandler(router: router, events: events))
                 }
             }
+            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true)
+            .get()
         chmod(path, 0o600)
         logger.info("listening", metadata: ["socket": "\(path)"])
 
-        // Shutdown closes the listening channel, so the accept loop ends on
-        // its own and every accepted client is served and closed. Cancelling
-        // the loop instead would drop clients NIO had already accepted.
-        let acceptLoop = Task {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await server.executeThenClose { clients in
-                    for try await client in clients {
-                        group.addTask { await serve(client) }
-                    }
-                }
-                group.cancelAll()
-            }
-        }
+        // Shutdown (graceful or by cancellation) closes the listening socket;
+        // open client connections end with the process or their client.
         try await withTaskCancellationHandler {
             try await withGracefulShutdownHandler {
-                try await acceptLoop.value
+                try await server.closeFuture.get()
             } onGracefulShutdown: {
-                server.channel.close(promise: nil)
+                server.close(promise: nil)
             }
         } onCancel: {
-            server.channel.close(promise: nil)
+            server.close(promise: nil)
         }
         unlink(path)
         logger.info("socket closed", metadata: ["socket": "\(path)"])
@@ -74,35 +66,5 @@ struct AgentSocketServer: Service {
             throw ServerError.cannotPrepare(path, error.localizedDescription)
         }
         if UnixSocket.isServed(path) { throw ServerError.alreadyServed(path) }
-    }
-
-    private func serve(_ client: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
-        try? await client.executeThenClose { inbound, outbound in
-            let connection = AgentConnection(events: events) { line in
-                try? await outbound.write(ByteBuffer(bytes: line))
-            }
-            // Requests run concurrently; replies carry their ids.
-            await withDiscardingTaskGroup { requests in
-                var framer = LineFramer()
-                do {
-                    for try await buffer in inbound {
-                        for frame in framer.push(buffer.readableBytesView) {
-                            guard await connection.begin() else {
-                                await connection.reply(RequestRouter.errorLine(
-                                    id: nil, AgentError(.unavailable, "more than \(AgentConnection.maxInFlight) requests in flight")))
-                                continue
-                            }
-                            requests.addTask {
-                                await connection.reply(await router.reply(to: frame, on: connection))
-                                await connection.end()
-                            }
-                        }
-                    }
-                } catch {
-                    logger.debug("client connection ended", metadata: ["error": "\(error)"])
-                }
-            }
-            await connection.close()
-        }
     }
 }

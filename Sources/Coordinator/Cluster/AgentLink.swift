@@ -27,7 +27,10 @@ struct HostUnreachable: Error, CustomStringConvertible {
     var description: String {
         switch stage {
         case .ssh: "\(underlying)"
-        case .channel: "SSH works but the agent cannot be reached: \(underlying)"
+        case .channel:
+            "SSH works but the agent cannot be reached: \(underlying) (is ferry-agent serve running there? "
+                + "Stream forwarding needs sshd's AllowStreamLocalForwarding and AllowTcpForwarding at least 'local'; "
+                + "otherwise set the host's transport to exec)"
         case .handshake: "the agent did not complete the handshake: \(underlying)"
         }
     }

@@ -1,6 +1,11 @@
 import Foundation
 
 /// Runs a program to completion with a deadline, capturing its output.
+///
+/// Built on `posix_spawn` and `waitpid` on a thread of its own rather than
+/// Foundation's `Process`: that one learns of a child's exit through a socket
+/// the child inherits, so a child that leaves a daemon behind (the lab script
+/// does) is never reaped and its caller waits forever.
 public enum ProcessRunner {
     public struct Output: Sendable {
         public var status: Int32
@@ -23,47 +28,30 @@ public enum ProcessRunner {
         }
     }
 
-    /// Runs `executable` (a path, or a name looked up in PATH) with `arguments`.
-    /// `stop` is asked about the output so far and can end the run early (the
-    /// process is then killed), for probes that wait for one line.
+    /// Runs `executable` (a path, or a name looked up in PATH).
+    ///
+    /// The child leads a process group of its own; the deadline, `stopWhen`
+    /// and cancellation kill the whole group. `stopWhen` is asked about the
+    /// stdout so far, for probes that wait for one line. With
+    /// `dieWithParent`, the child is killed if this process dies first, so a
+    /// crashed agent leaves no probe behind.
     public static func run(
         _ executable: String, _ arguments: [String], stdin: [UInt8] = [], timeout: Double,
-        stopWhen stop: (@Sendable ([UInt8]) -> Bool)? = nil
+        dieWithParent: Bool = false, stopWhen stop: (@Sendable ([UInt8]) -> Bool)? = nil
     ) async throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try resolve(executable))
-        process.arguments = arguments
-        let inPipe = Pipe(), outPipe = Pipe(), errPipe = Pipe()
-        process.standardInput = inPipe
-        process.standardOutput = outPipe
-        process.standardError = errPipe
-
-        let collected = OutputCollector(stop: stop)
-        let exited = AsyncStream.makeStream(of: Int32.self)
-        process.terminationHandler = { exited.continuation.yield($0.terminationStatus); exited.continuation.finish() }
-        do {
-            try process.run()
-        } catch {
-            throw RunError.launchFailed(executable: executable, reason: error.localizedDescription)
+        var argv = [try resolve(executable)] + arguments
+        if dieWithParent { argv = ["/usr/bin/setpriv", "--pdeathsig", "KILL", "--"] + argv }
+        let child = ChildProcess(argv: argv, stdin: stdin, stop: stop)
+        return try await withTaskCancellationHandler {
+            let killer = Task {
+                try await Task.sleep(for: .seconds(timeout))
+                child.kill(timedOut: true)
+            }
+            defer { killer.cancel() }
+            return try await child.run()
+        } onCancel: {
+            child.kill(timedOut: false)
         }
-        let pid = process.processIdentifier
-
-        let readers = DispatchGroup()
-        collected.drain(outPipe.fileHandleForReading, into: \.stdout, pid: pid, group: readers)
-        collected.drain(errPipe.fileHandleForReading, into: \.stderr, pid: nil, group: readers)
-        if !stdin.isEmpty { try? inPipe.fileHandleForWriting.write(contentsOf: Data(stdin)) }
-        try? inPipe.fileHandleForWriting.close()
-
-        let killer = Task {
-            try await Task.sleep(for: .seconds(timeout))
-            collected.markTimedOut()
-            kill(pid, SIGKILL)
-        }
-        var status: Int32 = -1
-        for await code in exited.stream { status = code }
-        killer.cancel()
-        await withCheckedContinuation { done in readers.notify(queue: .global()) { done.resume() } }
-        return collected.output(status: status)
     }
 
     static func resolve(_ executable: String) throws -> String {
@@ -74,42 +62,5 @@ public enum ProcessRunner {
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
         throw RunError.launchFailed(executable: executable, reason: "not found in PATH")
-    }
-}
-
-/// Gathers a process's output from reader threads. A lock, not an actor:
-/// the readers are blocking threads, not tasks.
-private final class OutputCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var output = ProcessRunner.Output(status: -1, stdout: [], stderr: [], timedOut: false)
-    private let stop: (@Sendable ([UInt8]) -> Bool)?
-
-    init(stop: (@Sendable ([UInt8]) -> Bool)?) { self.stop = stop }
-
-    func markTimedOut() { lock.withLock { output.timedOut = true } }
-
-    func output(status: Int32) -> ProcessRunner.Output {
-        lock.withLock {
-            output.status = status
-            return output
-        }
-    }
-
-    /// Reads a pipe to its end on its own thread; with `pid`, kills the
-    /// process once `stop` is satisfied by what was read.
-    func drain(_ handle: FileHandle, into field: WritableKeyPath<ProcessRunner.Output, [UInt8]> & Sendable, pid: Int32?, group: DispatchGroup) {
-        group.enter()
-        Thread.detachNewThread { [self] in
-            defer { group.leave() }
-            while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { break }
-                let shouldStop: Bool = lock.withLock {
-                    output[keyPath: field].append(contentsOf: chunk)
-                    return pid != nil && (stop?(output[keyPath: field]) ?? false)
-                }
-                if shouldStop, let pid { kill(pid, SIGKILL) }
-            }
-        }
     }
 }
