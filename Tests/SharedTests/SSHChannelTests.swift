@@ -133,6 +133,21 @@ import Testing
         await session.close()
     }
 
+    @Test func idleSessionIsKeptAliveByAnsweredKeepalives() async throws {
+        let server = try TestSSHServer.start()
+        defer { server.stop() }
+        var options = server.options(.acceptNew)
+        options.keepaliveInterval = 0.5
+        options.keepaliveCountMax = 1  // would be declared dead after 1 s if keepalives went unanswered
+        let session = try await SSHSession.connect(to: server.endpoint, options: options)
+        let channel = try await session.openExec("cat")
+        try await Task.sleep(for: .seconds(3))
+        try await channel.write(Array("still here\n".utf8))
+        #expect(try await channel.read() == Array("still here\n".utf8))
+        #expect(try await session.run("echo ok").status == 0)
+        await session.close()
+    }
+
     /// Reads exactly `count` bytes (or fewer if the stream ends).
     static func read(_ count: Int, from channel: SSHChannel) async throws -> [UInt8] {
         var bytes: [UInt8] = []

@@ -15,6 +15,9 @@ import Testing
         #expect(session.hostKeyFingerprint == (try server.hostKeyFingerprint()))
         await session.close()
         #expect(server.log.contains("Accepted publickey for root"))
+        // A clean close says goodbye rather than dropping the connection.
+        for _ in 0..<50 where !server.log.contains("Received disconnect") { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(server.log.contains("Received disconnect"))
     }
 
     @Test func nonZeroExitStatusAndStderrAreReported() async throws {
