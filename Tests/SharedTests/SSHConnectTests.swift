@@ -44,6 +44,7 @@ import Testing
     @Test func refusedConnectionFailsFast() async throws {
         let port = try SSHTestTools.freePort()
         let directory = try SSHTestTools.makeTemporaryDirectory("ferry-ssh")
+        defer { try? FileManager.default.removeItem(at: directory) }
         let endpoint = SSHEndpoint(name: "downhost", address: "127.0.0.1", port: port)
         let options = SSHOptions(knownHostsPath: directory.appendingPathComponent("known_hosts").path,
                                  identityFile: "/nonexistent", connectTimeout: 5)
@@ -63,6 +64,7 @@ import Testing
         let (listener, port) = try SSHTestTools.boundSocket(listening: true)
         defer { close(listener) }
         let directory = try SSHTestTools.makeTemporaryDirectory("ferry-ssh")
+        defer { try? FileManager.default.removeItem(at: directory) }
         let endpoint = SSHEndpoint(name: "mutehost", address: "127.0.0.1", port: port)
         let options = SSHOptions(knownHostsPath: directory.appendingPathComponent("known_hosts").path,
                                  identityFile: "/nonexistent", connectTimeout: 1.5)

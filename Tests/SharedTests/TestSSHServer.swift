@@ -64,6 +64,7 @@ final class TestSSHServer: @unchecked Sendable {  // used by one test at a time
             if !sshd.isRunning { break }
             usleep(50_000)
         }
+        let log = self.log
         stop()
         throw SSHTestTools.ToolFailed(description: "sshd did not start: \(log)")
     }
@@ -98,5 +99,6 @@ final class TestSSHServer: @unchecked Sendable {  // used by one test at a time
             kill(pid, SIGKILL)
         }
         sshd?.stop()
+        try? FileManager.default.removeItem(at: directory)
     }
 }

@@ -198,7 +198,8 @@ final class SessionCore {
     /// the server, ask for a reply (keepalive@openssh.com, which the server must answer);
     /// after `keepaliveCountMax` more intervals of silence, the link is dead.
     private func checkLink(_ session: ssh_session) {
-        guard let counters else { return }
+        // Without a way to ask for a reply, silence proves nothing: never call the link dead.
+        guard let counters, let keepalive = LibSSH.keepalive else { return }
         let now = ContinuousClock.now
         if counters[0].in_bytes != linkWatch.bytesHeard {
             linkWatch = LinkWatch(bytesHeard: counters[0].in_bytes, lastHeard: now)
@@ -210,7 +211,7 @@ final class SessionCore {
             return end(.disconnected(host: endpoint.name,
                                      reason: "no answer from \(endpoint.address) for \(seconds) s (keepalive)"), politely: false)
         }
-        if silence >= .seconds(options.keepaliveInterval * Double(linkWatch.probesSent + 1)), let keepalive = LibSSH.keepalive {
+        if silence >= .seconds(options.keepaliveInterval * Double(linkWatch.probesSent + 1)) {
             // libssh sends nothing on a call that only collects the previous request's reply; then call again.
             let packetsBefore = counters[1].out_packets
             _ = keepalive.call(session)
