@@ -4,6 +4,22 @@
 /// these methods only hand requests to it and await the answers, so they may be
 /// called from any task, concurrently. The session ends on `close()`, when it is
 /// released, or when its link dies (see `SSHOptions.keepaliveInterval`).
+///
+/// Decisions worth knowing:
+/// - Connecting (TCP, key exchange, host-key check, authentication) runs in libssh's
+///   blocking mode on the session thread, each step bounded by the time left of
+///   `connectTimeout`; name resolution (getaddrinfo) is not bounded by it.
+/// - known_hosts is looked up by `address` (`[address]:port` off port 22), as OpenSSH
+///   does; only `knownHostsPath` counts, and ssh config files are not read.
+/// - A refused host key ends the connection without a word: no user name, no key and
+///   no disconnect message reaches that server.
+/// - After connecting, the session is non-blocking; the thread sleeps in
+///   `ssh_event_dopoll` for at most 0.5 s at a time. A write returns once libssh holds
+///   all its bytes, which the peer's SSH window bounds (no unbounded buffering).
+/// - A dead link (no byte from the server, keepalives unanswered) fails everything with
+///   `SSHError.disconnected` after `SSHOptions.deadLinkAfter` seconds (+ 0.5 s).
+/// - One thread per session: fine for a cluster of hundreds of hosts.
+/// - Cancelling a task does not end its pending read; close the channel for that.
 public final class SSHSession: Sendable {
     public let endpoint: SSHEndpoint
     /// The server's host key, "SHA256:…" as `ssh-keygen -l` prints it.

@@ -149,14 +149,32 @@ final class SessionCore {
 
     // MARK: The loop's work
 
-    /// Move every channel forward, then check that the link is alive.
-    func service() {
-        guard let session, endReason == nil else { return }
-        for id in channels.keys.sorted() {
-            guard let channel = channels[id] else { continue }
-            channel.service()
-            if channel.isDisposable { channels[id] = nil }
+    /// Move every channel forward, then check that the link is alive. Returns true when
+    /// there may be more to do at once (so the loop should not sleep).
+    ///
+    /// Why passes: libssh reads the socket inside many calls (a read on one channel can
+    /// pull in data for another that was already serviced). Data pulled in that way
+    /// wakes no poll, so we go round again until a pass reads nothing new from the socket.
+    func service() -> Bool {
+        guard let session, endReason == nil else { return false }
+        for _ in 0..<8 {
+            let heardBefore = counters?[0].in_bytes
+            for id in channels.keys.sorted() {
+                guard let channel = channels[id] else { continue }
+                channel.service()
+                if channel.isDisposable { channels[id] = nil }
+            }
+            if counters?[0].in_bytes == heardBefore {
+                checkSession(session)
+                // A keepalive call can read the socket too.
+                return endReason == nil && counters?[0].in_bytes != heardBefore
+            }
         }
+        checkSession(session)
+        return endReason == nil  // still busy: let queued jobs in, then carry on
+    }
+
+    private func checkSession(_ session: ssh_session) {
         let status = ssh_get_status(session)
         if status & (SSH_CLOSED | SSH_CLOSED_ERROR) != 0 {
             return end(.disconnected(host: endpoint.name, reason: LibSSH.lastError(session)), politely: false)
@@ -180,7 +198,8 @@ final class SessionCore {
     /// the server, ask for a reply (keepalive@openssh.com, which the server must answer);
     /// after `keepaliveCountMax` more intervals of silence, the link is dead.
     private func checkLink(_ session: ssh_session) {
-        guard let counters else { return }
+        // Without a way to ask for a reply, silence proves nothing: never call the link dead.
+        guard let counters, let keepalive = LibSSH.keepalive else { return }
         let now = ContinuousClock.now
         if counters[0].in_bytes != linkWatch.bytesHeard {
             linkWatch = LinkWatch(bytesHeard: counters[0].in_bytes, lastHeard: now)
@@ -192,7 +211,7 @@ final class SessionCore {
             return end(.disconnected(host: endpoint.name,
                                      reason: "no answer from \(endpoint.address) for \(seconds) s (keepalive)"), politely: false)
         }
-        if silence >= .seconds(options.keepaliveInterval * Double(linkWatch.probesSent + 1)), let keepalive = LibSSH.keepalive {
+        if silence >= .seconds(options.keepaliveInterval * Double(linkWatch.probesSent + 1)) {
             // libssh sends nothing on a call that only collects the previous request's reply; then call again.
             let packetsBefore = counters[1].out_packets
             _ = keepalive.call(session)

@@ -68,8 +68,11 @@ final class SessionLoop: @unchecked Sendable {
             }
             for job in batch { job(core) }
             if core.isFinished { break }
-            core.service()
+            let busy = core.service()
             if core.isFinished { break }
+            // A libssh call during `service` may have drained the wake pipe after a job
+            // was queued; sleeping now would leave that job waiting a whole tick.
+            if busy || lock.withLock({ !jobs.isEmpty }) { continue }
             core.waitForActivity()
         }
         // Jobs that raced with the end still get an answer.
