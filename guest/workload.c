@@ -250,19 +250,24 @@ static void *heartbeat_main(void *arg)
 /* ---------------------------------------------------------------- memory */
 
 /*
- * The dirtier writes pages in a fixed order: write number s (0, 1, 2, ...)
- * goes to page order[s % npages] with generation s / npages + 1 (the initial
- * fill is generation 0). The expected generation of any page is therefore a
- * pure function of the write counter, so the checker needs no per-page
- * bookkeeping in guest memory (which a bad migration could corrupt too).
- * The order strides through the region by a number coprime with its size so
- * that consecutive writes land on scattered pages, as real workloads do.
+ * The dirtier rewrites the region's pages in a fixed order: write number s
+ * (0, 1, 2, ...) goes to page order[s % n] with generation s / n + 1 (the
+ * initial fill is generation 0). The expected generation of any page is
+ * therefore a pure function of the write counter, so the checks need no
+ * per-page bookkeeping in guest memory (which a bad migration could corrupt
+ * too). The order strides by a number coprime with the page count, so
+ * consecutive writes land far apart.
  */
+struct page_set {
+    uint64_t n, stride, stride_inv;
+    atomic_ullong writes;               /* completed page writes (s) */
+};
+
 static volatile uint64_t *mem;
-static uint64_t npages, stride, stride_inv;
-static atomic_ullong writes_done;     /* completed page writes (s) */
-static atomic_ullong corrupt_total;  /* distinct bad page versions seen */
-static atomic_uchar *reported;        /* per page: already reported since last rewrite */
+static uint64_t npages;
+static struct page_set bulk;
+static atomic_ullong corrupt_total;      /* distinct bad page versions seen */
+static atomic_uchar *reported;           /* per page: already reported since last rewrite */
 static atomic_ullong corrupt_lines;
 
 static uint64_t gcd(uint64_t a, uint64_t b)
@@ -283,13 +288,26 @@ static uint64_t mod_inverse(uint64_t a, uint64_t m)
     return (uint64_t)(t < 0 ? t + (int64_t)m : t);
 }
 
-static uint64_t page_at_step(uint64_t k) { return (k * stride) % npages; }
-static uint64_t step_of_page(uint64_t p) { return (p * stride_inv) % npages; }
-
-/* Generation page p holds after `writes` completed writes. */
-static uint64_t expected_gen(uint64_t p, uint64_t writes)
+static void set_init(struct page_set *set, uint64_t n)
 {
-    return writes / npages + (step_of_page(p) < writes % npages ? 1 : 0);
+    set->n = n;
+    set->stride = n / 2 + 1;
+    while (n && gcd(set->stride, n) != 1) set->stride++;
+    set->stride_inv = n ? mod_inverse(set->stride, n) : 0;
+    atomic_store(&set->writes, 0);
+}
+
+
+static uint64_t page_at_step(const struct page_set *set, uint64_t k)
+{
+    return (k % set->n) * set->stride % set->n;
+}
+
+/* Generation page p of `set` holds after `writes` completed writes. */
+static uint64_t expected_gen(const struct page_set *set, uint64_t p, uint64_t writes)
+{
+    uint64_t step = p * set->stride_inv % set->n;
+    return writes / set->n + (step < writes % set->n ? 1 : 0);
 }
 
 /* Word i of page p at generation g. The salt makes every word of a page
@@ -357,25 +375,35 @@ static long bad_word(uint64_t p, uint64_t lo, uint64_t hi)
     return -1;
 }
 
-/* Dirtier's check: it is the only writer, so the generation is exact. */
-static void verify_before_write(uint64_t p, uint64_t g)
+/* Writes the set's next page. Before overwriting, it verifies the page still
+ * holds the previous generation (exact: the dirtier is the only writer): a
+ * page that a migration left stale is caught here even if the checker has
+ * not reached it yet, instead of being silently repaired by this write. */
+static void write_next(struct page_set *set)
 {
-    long i = bad_word(p, g, g);
-    if (i >= 0) report_corrupt("dirtier", p, (uint64_t)i, g, page_ptr(p)[i]);
+    uint64_t s = atomic_load(&set->writes);
+    uint64_t p = page_at_step(set, s);
+    uint64_t g = s / set->n + 1;
+    long i = bad_word(p, g - 1, g - 1);
+    if (i >= 0) report_corrupt("dirtier", p, (uint64_t)i, g - 1, page_ptr(p)[i]);
+    fill_page(p, g);
+    atomic_store(&reported[p], 0);
+    atomic_store_explicit(&set->writes, s + 1, memory_order_release);
 }
 
 /* Checker's check, racing the dirtier: if the page was rewritten while we
  * read it, read it again against the new range before blaming memory. */
 static int checker_page_ok(uint64_t p)
 {
+    struct page_set *set = &bulk;
     for (int attempt = 0; attempt < 3; attempt++) {
-        uint64_t s1 = atomic_load_explicit(&writes_done, memory_order_acquire);
-        uint64_t lo = expected_gen(p, s1);
-        long i = bad_word(p, lo, expected_gen(p, s1 + 1));
+        uint64_t s1 = atomic_load_explicit(&set->writes, memory_order_acquire);
+        uint64_t lo = expected_gen(set, p, s1);
+        long i = bad_word(p, lo, expected_gen(set, p, s1 + 1));
         if (i < 0) return 1;
         uint64_t v = page_ptr(p)[i];
-        uint64_t s2 = atomic_load_explicit(&writes_done, memory_order_acquire);
-        if (expected_gen(p, s2 + 1) == lo || attempt == 2) {
+        uint64_t s2 = atomic_load_explicit(&set->writes, memory_order_acquire);
+        if (expected_gen(set, p, s2 + 1) == lo || attempt == 2) {
             report_corrupt("checker", p, (uint64_t)i, lo, v);
             return 0;
         }
@@ -398,47 +426,34 @@ static int setup_memory(void)
     mlock(m, len); /* no swap in the guest, but be explicit: stay resident */
     mem = m;
     reported = calloc(npages, 1);
-    stride = npages / 2 + 1;
-    while (gcd(stride, npages) != 1) stride++;
-    stride_inv = mod_inverse(stride, npages);
+    set_init(&bulk, npages);
     for (uint64_t p = 0; p < npages; p++) fill_page(p, 0);
     return 0;
 }
 
-/* Rewrites pages at cfg.dirty_rate pages/s. Before overwriting a page it
- * verifies the page still holds the previous generation: a page that a
- * migration left stale is caught here even if the checker has not reached
- * it yet (otherwise the next rewrite would silently repair the evidence). */
+/* Rewrites pages at cfg.dirty_rate pages/s, in ticks of about 1 ms. */
 static void *dirtier_main(void *arg)
 {
     (void)arg;
     const int64_t t0 = now_ns(CLOCK_MONOTONIC);
-    uint64_t paced = 0; /* writes the schedule allowed so far */
+    uint64_t paced = 0; /* bulk writes the schedule allowed so far */
     const uint64_t max_backlog = (uint64_t)cfg.dirty_rate / 10 + 1;
     for (;;) {
         uint64_t due = (uint64_t)((now_ns(CLOCK_MONOTONIC) - t0) / 1000 *
                                   cfg.dirty_rate / 1000000);
         if (due > paced + max_backlog) paced = due - max_backlog; /* no bursts after a stall */
-        uint64_t s = atomic_load(&writes_done);
-        for (; paced < due; paced++, s++) {
-            uint64_t p = page_at_step(s % npages);
-            uint64_t g = s / npages + 1;
-            verify_before_write(p, g - 1);
-            fill_page(p, g);
-            atomic_store(&reported[p], 0);
-            atomic_store_explicit(&writes_done, s + 1, memory_order_release);
-        }
+        for (; paced < due; paced++) write_next(&bulk);
         usleep(1000);
     }
     return NULL;
 }
 
-/* Background sweep over the whole region, at low priority. */
+/* Background sweep over every page, at low priority. */
 static void *checker_main(void *arg)
 {
     (void)arg;
     setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
-    uint64_t sweeps = 0, pages = 0, bad = 0, last_writes = atomic_load(&writes_done);
+    uint64_t sweeps = 0, pages = 0, bad = 0, last_writes = atomic_load(&bulk.writes);
     int64_t last = now_ns(CLOCK_MONOTONIC);
     for (;;) {
         for (uint64_t p = 0; p < npages; p++) {
@@ -449,12 +464,12 @@ static void *checker_main(void *arg)
         sweeps++;
         int64_t t = now_ns(CLOCK_MONOTONIC);
         if (t - last < cfg.memcheck_s * 1000000000LL) continue;
-        uint64_t w = atomic_load(&writes_done);
+        uint64_t w = atomic_load(&bulk.writes);
         unsigned long long corrupt = atomic_load(&corrupt_total);
         /* "ok" means no corruption was ever seen since boot, by anyone. */
         emit("memcheck %s pages=%" PRIu64 " gen=%" PRIu64 " sweeps=%" PRIu64
              " writes=%" PRIu64 " rate=%" PRIu64 " bad_pages=%" PRIu64 " corrupt=%llu",
-             corrupt ? "BAD" : "ok", pages, w / npages, sweeps, w,
+             corrupt ? "BAD" : "ok", pages, w / bulk.n, sweeps, w,
              (w - last_writes) * 1000000000ULL / (uint64_t)(t - last), bad, corrupt);
         pages = bad = 0;
         last = t;
@@ -464,15 +479,16 @@ static void *checker_main(void *arg)
 }
 
 /* Test hook: rolls one page back a generation, as a lossy migration would. */
-static void inject_stale_page(void)
+static void inject_stale_page(struct page_set *set)
 {
-    if (!npages) return;
-    uint64_t s = atomic_load(&writes_done);
-    uint64_t p = page_at_step((s + npages / 2) % npages); /* far from the dirtier */
-    uint64_t g = expected_gen(p, s);
-    fill_page(p, g ? g - 1 : 1);
+    if (!set->n) return;
+    uint64_t s = atomic_load(&set->writes);
+    uint64_t p = page_at_step(set, s + set->n / 2); /* far from the dirtier */
+    uint64_t g = expected_gen(set, p, s);
+    uint64_t stale = g ? g - 1 : 1;
+    fill_page(p, stale);
     atomic_store(&reported[p], 0);
-    emit("inject page=%" PRIu64 " gen=%" PRIu64 " stale_gen=%" PRIu64, p, g, g ? g - 1 : 1);
+    emit("inject page=%" PRIu64 " gen=%" PRIu64 " stale_gen=%" PRIu64, p, g, stale);
 }
 
 /* ------------------------------------------------------------------ disk */
@@ -669,7 +685,7 @@ static void print_status(void)
 {
     emit("status name=%s hb_seq=%llu writes=%llu corrupt=%llu disk_last=%llu vport_dropped=%lu",
          cfg.name, (unsigned long long)atomic_load(&hb_seq),
-         (unsigned long long)atomic_load(&writes_done),
+         (unsigned long long)atomic_load(&bulk.writes),
          (unsigned long long)atomic_load(&corrupt_total),
          (unsigned long long)atomic_load(&disk_last),
          (unsigned long)atomic_load(&vport_dropped));
@@ -684,7 +700,8 @@ static void run_command(char *line)
     } else if (!strcmp(line, "status")) {
         print_status();
     } else if (!strcmp(line, "inject-stale")) {
-        inject_stale_page();
+        inject_stale_page(&bulk);
+
     } else if (line[0]) {
         emit("error what=unknown-command cmd=%.60s", line);
     }
