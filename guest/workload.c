@@ -158,11 +158,12 @@ static void write_all(int fd, const char *p, size_t n)
 static void emit(const char *fmt, ...)
 {
     char line[512] = "FERRY ";
+    const size_t room = sizeof line - 7; /* after the prefix, before '\n' */
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(line + 6, sizeof line - 7, fmt, ap);
+    int n = vsnprintf(line + 6, room, fmt, ap);
     va_end(ap);
-    size_t len = 6 + (n < 0 ? 0 : (size_t)n < sizeof line - 7 ? (size_t)n : sizeof line - 8);
+    size_t len = 6 + (n < 0 ? 0 : (size_t)n < room ? (size_t)n : room - 1);
     line[len++] = '\n';
 
     pthread_mutex_lock(&out_lock);
