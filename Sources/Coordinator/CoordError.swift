@@ -4,6 +4,11 @@ enum CoordError: Error, CustomStringConvertible {
     case configNotFound(searched: [String])
     case invalidConfig(path: String, reason: String)
     case unknownHost(String, known: [String])
+    case invalidArgument(String)
+    case invalidSpec(path: String, problems: [String])
+    case notFound(String)
+    case conflict(String)
+    case noPlacement(vm: String, rejections: [String])
 
     var description: String {
         switch self {
@@ -13,6 +18,12 @@ enum CoordError: Error, CustomStringConvertible {
             "invalid config \(path): \(reason)"
         case .unknownHost(let name, let known):
             "no host named '\(name)' in the config (hosts: \(known.joined(separator: ", ")))"
+        case .invalidArgument(let reason), .notFound(let reason), .conflict(let reason):
+            reason
+        case .invalidSpec(let path, let problems):
+            "invalid VM spec \(path):\n" + problems.map { "  \($0)" }.joined(separator: "\n")
+        case .noPlacement(let vm, let rejections):
+            "no host can take \(vm):\n" + rejections.map { "  \($0)" }.joined(separator: "\n")
         }
     }
 }

@@ -20,7 +20,7 @@ import Testing
         let config = AgentConfig(name: "t1", socket: path, qemuBinary: "/nonexistent/qemu")
         let inventory = InventoryService(config: config, events: events, logger: Logger(label: "test"))
         let server = AgentSocketServer(
-            path: path, router: AgentAPI.router(hostName: "t1", inventory: inventory), events: events, logger: Logger(label: "test"))
+            path: path, router: AgentAPI.router(hostName: "t1", inventory: inventory, vms: VMSupervisor(config: config, logger: Logger(label: "test"), host: inventory)), events: events, logger: Logger(label: "test"))
         let task = Task { try await server.run() }
         for _ in 0..<200 where !UnixSocket.isServed(path) { try await Task.sleep(for: .milliseconds(10)) }
         try #require(UnixSocket.isServed(path), "server did not start")

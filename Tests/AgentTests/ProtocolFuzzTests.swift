@@ -21,7 +21,7 @@ import Testing
     static func makeRouter() -> RequestRouter {
         let config = AgentConfig(name: "fuzz", qemuBinary: "/nonexistent/qemu")
         let inventory = InventoryService(config: config, events: EventBus(), logger: .init(label: "fuzz"))
-        return AgentAPI.router(hostName: "fuzz", inventory: inventory)
+        return AgentAPI.router(hostName: "fuzz", inventory: inventory, vms: VMSupervisor(config: config, logger: .init(label: "fuzz"), host: inventory))
     }
 
     static func greetedConnection() async -> AgentConnection {

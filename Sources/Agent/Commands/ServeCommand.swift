@@ -47,8 +47,11 @@ struct ServeCommand: AsyncParsableCommand {
 
         let events = EventBus()
         let inventory = InventoryService(config: settings, events: events, logger: logger)
+        let vms = VMSupervisor(config: settings, logger: logger, host: inventory)
+        await vms.recover()
+        await inventory.attach(vms)
         let server = AgentSocketServer(
-            path: settings.socket, router: AgentAPI.router(hostName: settings.name, inventory: inventory),
+            path: settings.socket, router: AgentAPI.router(hostName: settings.name, inventory: inventory, vms: vms),
             events: events, logger: logger)
         let group = ServiceGroup(
             services: [inventory, server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -17,6 +17,7 @@ actor InventoryService: Service {
     private var qemuError: String? = "probe running"
     private var lastCPUTimes: ProcFiles.CPUTimes?
     private var utilisation = 0.0
+    private var vms: VMSupervisor?
 
     init(config: AgentConfig, events: EventBus, logger: Logger, sampleInterval: Duration = .seconds(5)) {
         self.config = config
@@ -55,16 +56,25 @@ actor InventoryService: Service {
         await events.publish(.inventoryChanged, InventoryChangedEvent(reason: "probes finished"))
     }
 
-    func inventory() -> HostInventory {
+    /// The supervisor whose VMs count against this host's memory.
+    func attach(_ supervisor: VMSupervisor) { vms = supervisor }
+
+    func inventory() async -> HostInventory {
         let cpu = ProcFiles.parseCPUInfo(Self.read("/proc/cpuinfo") ?? "")
-        let machineMemory = ProcFiles.parseMemInfo(Self.read("/proc/meminfo") ?? "") ?? .init(totalBytes: 0, availableBytes: 0)
-        let memory = Self.offeredMemory(machine: machineMemory, capMiB: config.memoryMiB, committedBytes: 0)
         let load = ProcFiles.parseLoadAverage(Self.read("/proc/loadavg") ?? "") ?? LoadAverage(one: 0, five: 0, fifteen: 0)
+        let guests = await vms?.list() ?? []
         return HostInventory(
             host: config.name, agentVersion: FerryVersion.current,
             cpu: CPUInventory(vendor: cpu.vendor, model: cpu.model, flags: cpu.flags, count: cpu.count, utilisation: utilisation),
-            memory: memory, load: load, qemu: qemu, qemuError: qemuError, accelerator: accelerator,
-            storagePools: [], vms: [], collectedAt: Date())
+            memory: await memory(), load: load, qemu: qemu, qemuError: qemuError, accelerator: accelerator,
+            storagePools: [],
+            vms: guests.map { VMSummary(name: $0.name, state: $0.state.rawValue, memoryBytes: $0.memoryBytes, vcpus: $0.vcpus, pid: $0.pid) },
+            collectedAt: Date())
+    }
+
+    func memory() async -> MemoryInventory {
+        let machine = ProcFiles.parseMemInfo(Self.read("/proc/meminfo") ?? "") ?? .init(totalBytes: 0, availableBytes: 0)
+        return Self.offeredMemory(machine: machine, capMiB: config.memoryMiB, committedBytes: await vms?.committedBytes() ?? 0)
     }
 
     /// Memory offered to guests: the machine's, capped by the config, less
@@ -87,5 +97,11 @@ actor InventoryService: Service {
 
     private static func read(_ path: String) -> String? {
         try? String(contentsOfFile: path, encoding: .utf8)
+    }
+}
+
+extension InventoryService: HostFacts {
+    func facts() async -> (accelerator: AcceleratorStatus, qemu: QEMUInventory?, memory: MemoryInventory) {
+        (accelerator, qemu, await memory())
     }
 }

@@ -2,7 +2,7 @@ import Shared
 
 /// The agent's answer to each protocol method.
 enum AgentAPI {
-    static func router(hostName: String, inventory: InventoryService) -> RequestRouter {
+    static func router(hostName: String, inventory: InventoryService, vms: VMSupervisor) -> RequestRouter {
         var router = RequestRouter()
         router.on(AgentMethods.Hello.self) { params, connection in
             guard params.versions.contains(AgentProtocol.version) else {
@@ -19,6 +19,14 @@ enum AgentAPI {
             await connection.subscribe(to: Set(params.topics))
             return Empty()
         }
+        router.on(AgentMethods.VMCreate.self) { params, _ in try await vms.create(params.spec, start: params.start) }
+        router.on(AgentMethods.VMStart.self) { params, _ in try await vms.start(params.name) }
+        router.on(AgentMethods.VMStop.self) { params, _ in try await vms.stop(params.name, timeout: params.timeoutSeconds) }
+        router.on(AgentMethods.VMKill.self) { params, _ in try await vms.kill(params.name) }
+        router.on(AgentMethods.VMDelete.self) { params, _ in try await vms.delete(params.name, keepDisks: params.keepDisks) }
+        router.on(AgentMethods.VMList.self) { _, _ in await vms.list() }
+        router.on(AgentMethods.VMShow.self) { params, _ in try await vms.show(params.name) }
+        router.on(AgentMethods.VMConsole.self) { params, _ in try await vms.console(params) }
         return router
     }
 }
