@@ -25,7 +25,7 @@ public enum GuestConsole {
     /// Folds console text into a status. Kernel messages can cut into a line,
     /// so anything that does not start with `FERRY ` is ignored.
     public static func read(_ text: String, into status: inout GuestStatus) {
-        for rawLine in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+        for rawLine in text.split(whereSeparator: \.isNewline) {  // "\r\n" is one Character
             guard rawLine.hasPrefix("FERRY ") else { continue }
             let words = rawLine.dropFirst(6).split(separator: " ")
             guard let kind = words.first else { continue }

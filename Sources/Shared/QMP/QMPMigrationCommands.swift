@@ -96,8 +96,13 @@ extension QMPClient {
         while true {
             let info = try await queryMigrate()
             let seen = migrationStatuses(since: start)
-            if wanted.contains(info.state) || seen.contains(where: wanted.contains) {
-                return info
+            if wanted.contains(info.state) { return info }
+            if let reached = seen.first(where: wanted.contains) {
+                // An event can run ahead of the reply to query-migrate: ask
+                // again, so a terminal state comes back with its final figures.
+                var again = try await queryMigrate()
+                if !wanted.contains(again.state) { again.status = reached }
+                return again
             }
             if let ended = ([info.state] + seen).first(where: { $0 == .failed || $0 == .cancelled }) {
                 throw QMP.ClientError.migrationFailed(status: ended, detail: info.errorDesc)
