@@ -46,12 +46,13 @@ struct ServeCommand: AsyncParsableCommand {
         logger[metadataKey: "host"] = "\(settings.name)"
 
         let events = EventBus()
-        let inventory = InventoryService(config: settings, events: events, logger: logger)
+        let storage = StoragePools(pools: settings.storagePools, hostName: settings.name, logger: logger)
+        let inventory = InventoryService(config: settings, events: events, logger: logger, storage: storage)
         let server = AgentSocketServer(
             path: settings.socket, router: AgentAPI.router(hostName: settings.name, inventory: inventory),
             events: events, logger: logger)
         let group = ServiceGroup(
-            services: [inventory, server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: [inventory, storage, server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
     }
 }

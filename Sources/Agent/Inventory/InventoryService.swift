@@ -11,6 +11,7 @@ actor InventoryService: Service {
     private let events: EventBus
     private let logger: Logger
     private let sampleInterval: Duration
+    private let storage: StoragePools
 
     private var accelerator = AcceleratorStatus(kind: .probing, kvmDevicePresent: false, kvmBootsGuest: nil, detail: "probe running")
     private var qemu: QEMUInventory?
@@ -18,8 +19,12 @@ actor InventoryService: Service {
     private var lastCPUTimes: ProcFiles.CPUTimes?
     private var utilisation = 0.0
 
-    init(config: AgentConfig, events: EventBus, logger: Logger, sampleInterval: Duration = .seconds(5)) {
+    init(
+        config: AgentConfig, events: EventBus, logger: Logger, sampleInterval: Duration = .seconds(5),
+        storage: StoragePools = StoragePools(pools: [])
+    ) {
         self.config = config
+        self.storage = storage
         self.events = events
         self.logger = logger
         self.sampleInterval = sampleInterval
@@ -64,7 +69,7 @@ actor InventoryService: Service {
             host: config.name, agentVersion: FerryVersion.current,
             cpu: CPUInventory(vendor: cpu.vendor, model: cpu.model, flags: cpu.flags, count: cpu.count, utilisation: utilisation),
             memory: memory, load: load, qemu: qemu, qemuError: qemuError, accelerator: accelerator,
-            storagePools: [], vms: [], collectedAt: Date())
+            storagePools: storage.statuses(), vms: [], collectedAt: Date())
     }
 
     /// Memory offered to guests: the machine's, capped by the config, less
