@@ -87,7 +87,7 @@ final class StoragePools: Service, Sendable {
                 (total, free) = try await BlockingCall.run(timeout: timeout) { [state] in
                     state.withLock { _ = $0.blocked.insert(pool.name) }
                     defer { state.withLock { _ = $0.blocked.remove(pool.name) } }
-                    return try Self.localSpace(path)
+                    return try Self.localSpace(path, pool: pool.name)
                 }
             }
             status.reachable = true
@@ -125,14 +125,14 @@ final class StoragePools: Service, Sendable {
         (try? PoolLocation(pool).description) ?? pool.url ?? pool.path ?? ""
     }
 
-    private static func localSpace(_ path: String) throws -> (UInt64, UInt64) {
+    private static func localSpace(_ path: String, pool: String) throws -> (UInt64, UInt64) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw StorageError.io(pool: path, operation: "statvfs", reason: "\(path) is not a directory")
+            throw StorageError.io(pool: pool, operation: "statvfs", reason: "\(path) is not a directory")
         }
         var info = statvfs()
         guard statvfs(path, &info) == 0 else {
-            throw StorageError.io(pool: path, operation: "statvfs", reason: String(cString: strerror(errno)))
+            throw StorageError.io(pool: pool, operation: "statvfs \(path)", reason: String(cString: strerror(errno)))
         }
         let unit = UInt64(info.f_frsize != 0 ? info.f_frsize : info.f_bsize)
         return (UInt64(info.f_blocks) * unit, UInt64(info.f_bavail) * unit)

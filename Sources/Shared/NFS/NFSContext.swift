@@ -16,6 +16,8 @@ final class NFSContext {
     /// Operations whose callback may still come (they timed out); kept alive
     /// until the context is destroyed, since libnfs holds pointers to them.
     private var abandoned: [NFSCompletion] = []
+    /// For messages: the client's per-call timeout.
+    private var timeout: Duration?
 
     init(server: String, export: String) throws {
         self.server = server
@@ -38,6 +40,7 @@ final class NFSContext {
     /// Sets ports and version from the URL's options (libnfs reads them from a URL only).
     func configure(from url: NFSURL, timeout: Duration) throws {
         let context = try usable(operation: "mount", path: nil)
+        self.timeout = timeout
         if let parsed = nfs_parse_url_dir(context, url.exportURL) {
             nfs_destroy_url(parsed)
         } else {
@@ -75,7 +78,7 @@ final class NFSContext {
                 brokenReason = "an earlier \(operation) timed out"
                 throw NFSError(
                     kind: .timedOut, operation: operation, server: server, export: export, path: path,
-                    message: "no answer from the server within the deadline", code: ETIMEDOUT)
+                    message: "no answer from the server within \(timeout.map { "\($0)" } ?? "the deadline")", code: ETIMEDOUT)
             }
             let waitMs = Int32(min(100, max(1, remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000)))
             var descriptor = pollfd(fd: nfs_get_fd(context), events: Int16(truncatingIfNeeded: nfs_which_events(context)), revents: 0)
