@@ -66,15 +66,6 @@ import Testing
         let decoded = try JSONDecoder().decode([MemorySize].self, from: Data(#"["64M", 1024]"#.utf8))
         #expect(decoded.map(\.bytes) == [64 << 20, 1024])
     }
-
-    @Test func nfsURLs() {
-        let url = NFSURL("nfs://198.51.100.2/ferry/vm1.qcow2")
-        #expect(url?.server == "198.51.100.2" && url?.path == "/ferry/vm1.qcow2")
-        #expect(url?.directoryURL == "nfs://198.51.100.2/ferry")
-        #expect(NFSURL("nfs:///ferry/x") == nil)
-        #expect(NFSURL("nfs://s/../x") == nil)
-        #expect(NFSURL("nfs://s;x/e/f") == nil)
-    }
 }
 
 @Suite struct GuestConsoleTests {

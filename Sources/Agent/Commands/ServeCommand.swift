@@ -46,7 +46,8 @@ struct ServeCommand: AsyncParsableCommand {
         logger[metadataKey: "host"] = "\(settings.name)"
 
         let events = EventBus()
-        let inventory = InventoryService(config: settings, events: events, logger: logger)
+        let storage = StoragePools(pools: settings.storagePools, hostName: settings.name, logger: logger)
+        let inventory = InventoryService(config: settings, events: events, logger: logger, storage: storage)
         let vms = VMSupervisor(config: settings, logger: logger, host: inventory)
         await vms.recover()
         await inventory.attach(vms)
@@ -54,7 +55,7 @@ struct ServeCommand: AsyncParsableCommand {
             path: settings.socket, router: AgentAPI.router(hostName: settings.name, inventory: inventory, vms: vms),
             events: events, logger: logger)
         let group = ServiceGroup(
-            services: [inventory, server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: [inventory, storage, server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
     }
 }

@@ -11,6 +11,7 @@ actor InventoryService: Service {
     private let events: EventBus
     private let logger: Logger
     private let sampleInterval: Duration
+    private let storage: StoragePools
 
     private var accelerator = AcceleratorStatus(kind: .probing, kvmDevicePresent: false, kvmBootsGuest: nil, detail: "probe running")
     private var qemu: QEMUInventory?
@@ -19,8 +20,12 @@ actor InventoryService: Service {
     private var utilisation = 0.0
     private var vms: VMSupervisor?
 
-    init(config: AgentConfig, events: EventBus, logger: Logger, sampleInterval: Duration = .seconds(5)) {
+    init(
+        config: AgentConfig, events: EventBus, logger: Logger, sampleInterval: Duration = .seconds(5),
+        storage: StoragePools = StoragePools(pools: [])
+    ) {
         self.config = config
+        self.storage = storage
         self.events = events
         self.logger = logger
         self.sampleInterval = sampleInterval
@@ -67,7 +72,7 @@ actor InventoryService: Service {
             host: config.name, agentVersion: FerryVersion.current,
             cpu: CPUInventory(vendor: cpu.vendor, model: cpu.model, flags: cpu.flags, count: cpu.count, utilisation: utilisation),
             memory: await memory(), load: load, qemu: qemu, qemuError: qemuError, accelerator: accelerator,
-            storagePools: [],
+            storagePools: storage.statuses(),
             vms: guests.map { VMSummary(name: $0.name, state: $0.state.rawValue, memoryBytes: $0.memoryBytes, vcpus: $0.vcpus, pid: $0.pid) },
             collectedAt: Date())
     }

@@ -68,8 +68,12 @@ extension VMSpec.Disk {
         var found: [VMSpecProblem] = []
         switch (url, path) {
         case (let url?, nil):
-            if NFSURL(url) == nil {
-                found.append(VMSpecProblem(field, "url '\(url)' is not of the form nfs://server/export/file"))
+            do {
+                if try NFSURL(parsing: url).path == "/" {
+                    found.append(VMSpecProblem(field, "url '\(url)' names an export, not a file in it"))
+                }
+            } catch {
+                found.append(VMSpecProblem(field, "url '\(url)' is not of the form nfs://server/export/file: \(error)"))
             }
         case (nil, let path?):
             if !path.hasPrefix("/") || path.contains("/../") || path.hasSuffix("/..") {
@@ -117,30 +121,5 @@ extension VMSpec.Boot {
         }
         if let cmdline, cmdline.contains("\n") { found.append(VMSpecProblem("boot.cmdline", "must be one line")) }
         return found
-    }
-}
-
-/// `nfs://server[:port]/export/path`, split the way libnfs and QEMU need it.
-public struct NFSURL: Sendable, Equatable {
-    public var server: String
-    /// The whole path after the server; which part is the export is the
-    /// server's business, so the last component is taken as the file.
-    public var path: String
-
-    public init?(_ text: String) {
-        guard text.hasPrefix("nfs://") else { return nil }
-        let rest = text.dropFirst("nfs://".count)
-        guard let slash = rest.firstIndex(of: "/") else { return nil }
-        server = String(rest[..<slash])
-        path = String(rest[slash...])
-        let parts = path.split(separator: "/")
-        guard !server.isEmpty, parts.count >= 2, !parts.contains(".."), !parts.contains("."),
-            server.allSatisfy({ $0.isLetter || $0.isNumber || ".-:[]".contains($0) })
-        else { return nil }
-    }
-
-    /// The folder holding the file, as an `nfs://` URL.
-    public var directoryURL: String {
-        "nfs://\(server)" + path[..<(path.lastIndex(of: "/") ?? path.endIndex)]
     }
 }
