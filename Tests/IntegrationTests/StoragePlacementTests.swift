@@ -2,62 +2,64 @@ import Foundation
 import Shared
 import Testing
 
-/// A host that cannot reach the NFS pool says so, and gets no VM whose disk
-/// lives there, even when it is otherwise the best choice.
-@Suite(.serialized) struct StoragePlacementTests {
-    let lab = Lab.shared
+extension LabSuite {
+    /// A host that cannot reach the NFS pool says so, and gets no VM whose disk
+    /// lives there, even when it is otherwise the best choice.
+    @Suite struct StoragePlacementTests {
+        let lab = Lab.shared
 
-    func poolReachable(on host: String) async throws -> Bool? {
-        let hosts = try HostsOutput.parse(try await lab.coord(["hosts", "--json"]))
-        return hosts[host]?.inventory?.storagePools.first { $0.name == "shared" }?.reachable
-    }
-
-    func waitForPool(on host: String, reachable: Bool) async throws {
-        for _ in 0..<60 {
-            if try await poolReachable(on: host) == reachable { return }
-            try await Task.sleep(for: .seconds(1))
+        func poolReachable(on host: String) async throws -> Bool? {
+            let hosts = try HostsOutput.parse(try await lab.coord(["hosts", "--json"]))
+            return hosts[host]?.inventory?.storagePools.first { $0.name == "shared" }?.reachable
         }
-        throw LabFailure("\(host)'s pool did not become \(reachable ? "reachable" : "unreachable") within 60 s")
-    }
 
-    func createdHost(_ out: ProcessRunner.Output) throws -> String {
-        guard out.status == 0 else { throw LabFailure("create failed: \(out.stderrText)") }
-        return try AgentProtocol.decoder().decode(VMInfo.self, from: Data(out.stdout)).host
-    }
-
-    @Test func anUnreachablePoolIsReportedAndAutoPlacementAvoidsIt() async throws {
-        try await lab.up()
-        let names = ["it-fill1", "it-fill2", "it-placed"]
-        for name in names { await lab.removeVM(name) }
-        _ = try? await lab.lab("exec", "h3", "ip", "route", "del", "blackhole", "198.51.100.2/32")
-        try await waitForPool(on: "h3", reachable: true)
-
-        // Defined (not started) VMs hold memory on h1 and h2, so h3 has the most free.
-        for (name, host) in [("it-fill1", "h1"), ("it-fill2", "h2")] {
-            var filler = LabGuest(name: name, octet: 160)
-            filler.withDisk = false
-            filler.withNIC = false
-            let out = try await lab.coord(["vm", "create", "-f", try filler.writeSpec(labDir: lab.labDir), "--host", host, "--no-start"])
-            #expect(out.status == 0, "\(out.stderrText)")
+        func waitForPool(on host: String, reachable: Bool) async throws {
+            for _ in 0..<60 {
+                if try await poolReachable(on: host) == reachable { return }
+                try await Task.sleep(for: .seconds(1))
+            }
+            throw LabFailure("\(host)'s pool did not become \(reachable ? "reachable" : "unreachable") within 60 s")
         }
-        var placed = LabGuest(name: "it-placed", octet: 161)
-        placed.withNIC = false
-        let spec = try placed.writeSpec(labDir: lab.labDir)
-        #expect(try createdHost(try await lab.coord(["vm", "create", "-f", spec, "--no-start", "--json"])) == "h3")
-        #expect(try await lab.coord(["vm", "delete", "it-placed"]).status == 0)
 
-        // h3 loses its route to the storage server.
-        _ = try await lab.lab("exec", "h3", "ip", "route", "add", "blackhole", "198.51.100.2/32")
-        do {
-            try await waitForPool(on: "h3", reachable: false)
-            let table = try await lab.coord(["hosts"])
-            #expect(table.stdoutText.contains("h3: storage pool shared unreachable"), "\(table.stdoutText)")
-            let host = try createdHost(try await lab.coord(["vm", "create", "-f", spec, "--no-start", "--json"]))
-            #expect(host != "h3", "placed on a host that cannot reach the VM's disk")
-        } catch {
-            Issue.record(error)
+        func createdHost(_ out: ProcessRunner.Output) throws -> String {
+            guard out.status == 0 else { throw LabFailure("create failed: \(out.stderrText)") }
+            return try AgentProtocol.decoder().decode(VMInfo.self, from: Data(out.stdout)).host
         }
-        _ = try? await lab.lab("exec", "h3", "ip", "route", "del", "blackhole", "198.51.100.2/32")
-        for name in names { await lab.removeVM(name) }
+
+        @Test func anUnreachablePoolIsReportedAndAutoPlacementAvoidsIt() async throws {
+            try await lab.up()
+            let names = ["it-fill1", "it-fill2", "it-placed"]
+            for name in names { await lab.removeVM(name) }
+            _ = try? await lab.lab("exec", "h3", "ip", "route", "del", "blackhole", "198.51.100.2/32")
+            try await waitForPool(on: "h3", reachable: true)
+
+            // Defined (not started) VMs hold memory on h1 and h2, so h3 has the most free.
+            for (name, host) in [("it-fill1", "h1"), ("it-fill2", "h2")] {
+                var filler = LabGuest(name: name, octet: 160)
+                filler.withDisk = false
+                filler.withNIC = false
+                let out = try await lab.coord(["vm", "create", "-f", try filler.writeSpec(labDir: lab.labDir), "--host", host, "--no-start"])
+                #expect(out.status == 0, "\(out.stderrText)")
+            }
+            var placed = LabGuest(name: "it-placed", octet: 161)
+            placed.withNIC = false
+            let spec = try placed.writeSpec(labDir: lab.labDir)
+            #expect(try createdHost(try await lab.coord(["vm", "create", "-f", spec, "--no-start", "--json"])) == "h3")
+            #expect(try await lab.coord(["vm", "delete", "it-placed"]).status == 0)
+
+            // h3 loses its route to the storage server.
+            _ = try await lab.lab("exec", "h3", "ip", "route", "add", "blackhole", "198.51.100.2/32")
+            do {
+                try await waitForPool(on: "h3", reachable: false)
+                let table = try await lab.coord(["hosts"])
+                #expect(table.stdoutText.contains("h3: storage pool shared unreachable"), "\(table.stdoutText)")
+                let host = try createdHost(try await lab.coord(["vm", "create", "-f", spec, "--no-start", "--json"]))
+                #expect(host != "h3", "placed on a host that cannot reach the VM's disk")
+            } catch {
+                Issue.record(error)
+            }
+            _ = try? await lab.lab("exec", "h3", "ip", "route", "del", "blackhole", "198.51.100.2/32")
+            for name in names { await lab.removeVM(name) }
+        }
     }
 }
