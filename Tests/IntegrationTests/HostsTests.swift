@@ -94,7 +94,7 @@ extension LabSuite {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-kh-\(UUID().uuidString.prefix(8))").path
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             let knownHosts = dir + "/known_hosts"
-            FileManager.default.createFile(atPath: knownHosts, contents: Data())
+            _ = FileManager.default.createFile(atPath: knownHosts, contents: Data())
 
             let strict = try HostsOutput.parse(try await lab.coord(["hosts", "--json"], config: try lab.writeConfig(knownHosts: knownHosts)))
             for host in strict.hosts {

@@ -89,9 +89,10 @@ import Glibc
         defer { close(fd) }
         let url = NFSURL(server: "127.0.0.1", export: "/ferry", nfsPort: port, mountPort: port)
         let start = ContinuousClock.now
-        let error = await mountError(url, timeout: .seconds(5))
+        let error = await mountError(url, timeout: .seconds(20))
         #expect(error?.kind == .connectionRefused, "\(String(describing: error))")
-        #expect(ContinuousClock.now - start < .seconds(2))
+        // Refused means no waiting for the (20 s) deadline; the margin allows for a loaded machine.
+        #expect(ContinuousClock.now - start < .seconds(10))
     }
 
     @Test func silentServerTimesOutWithinTheDeadline() async throws {

@@ -36,7 +36,7 @@ import Shared
             let received = try await within(.seconds(10), "SHUTDOWN") { await seen.value }
             #expect(received.last?.kind == .shutdown(guest: false, reason: "host-qmp-quit"))
             #expect(try await eventually(.seconds(10)) { qemu.hasExited })
-            #expect(await client.isConnected == false)
+            #expect(try await eventually(.seconds(10)) { await client.isConnected == false })
         }
     }
 

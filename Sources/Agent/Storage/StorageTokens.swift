@@ -104,15 +104,7 @@ struct StorageTokens: Sendable {
     private func withNFS<T: Sendable>(
         _ pool: String, _ url: NFSURL, _ operation: String, _ body: (NFSClient) async throws -> T
     ) async throws -> T {
-        let client = try await NFSClient.mount(url, timeout: timeout)
-        do {
-            let result = try await body(client)
-            await client.close()
-            return result
-        } catch {
-            await client.close()
-            throw error
-        }
+        try await withClosing(try await NFSClient.mount(url, timeout: timeout), close: { await $0.close() }, body)
     }
 
     private func blocking<T: Sendable>(_ pool: String, _ operation: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {

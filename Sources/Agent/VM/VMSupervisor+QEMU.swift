@@ -48,13 +48,6 @@ extension VMSupervisor {
         let client = try await QMPClient.connect(
             socketPath: paths(name).qmpSocket, options: QMPClient.Options(connectTimeout: timeout, commandTimeout: .seconds(60)),
             logger: logger)
-        do {
-            let result = try await body(client)
-            await client.close()
-            return result
-        } catch {
-            await client.close()
-            throw error
-        }
+        return try await withClosing(client, close: { await $0.close() }, body)
     }
 }

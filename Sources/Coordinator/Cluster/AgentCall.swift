@@ -4,15 +4,7 @@ extension AgentDialer {
     /// Connects to one host's agent, runs `body`, and closes the connection
     /// whatever happens.
     func with<T: Sendable>(_ host: CoordConfig.Host, _ body: (AgentClient) async throws -> T) async throws -> T {
-        let link = try await connect(host)
-        do {
-            let result = try await body(link.client)
-            await link.close()
-            return result
-        } catch {
-            await link.close()
-            throw error
-        }
+        try await withClosing(try await connect(host), close: { await $0.close() }) { try await body($0.client) }
     }
 }
 

@@ -41,10 +41,9 @@ struct ClusterSurvey: Sendable {
         let started = ContinuousClock.now
         var report = HostReport(name: host.name, address: host.address, state: .down)
         do {
-            let link = try await dialer.connect(host)
-            let inventory = await Result(catching: { try await link.client.call(AgentMethods.Inventory.self, Empty(), timeout: dialer.requestTimeout) })
-            await link.close()
-            report.inventory = try inventory.get()
+            report.inventory = try await dialer.with(host) {
+                try await $0.call(AgentMethods.Inventory.self, Empty(), timeout: dialer.requestTimeout)
+            }
             report.state = .up
             let elapsed = ContinuousClock.now - started
             report.latencyMs = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
@@ -52,16 +51,5 @@ struct ClusterSurvey: Sendable {
             report.reason = "\(error)"
         }
         return report
-    }
-}
-
-extension Result where Failure == any Error {
-    /// Captures an async throwing body, so cleanup can run before rethrowing.
-    init(catching body: () async throws -> Success) async {
-        do {
-            self = .success(try await body())
-        } catch {
-            self = .failure(error)
-        }
     }
 }

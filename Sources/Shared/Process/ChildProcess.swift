@@ -45,34 +45,15 @@ final class ChildProcess: @unchecked Sendable {
 
     private func spawnAndWait() throws -> ProcessRunner.Output {
         let input = try Pipe2(), out = try Pipe2(), err = try Pipe2()
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, input.read, 0)
-        posix_spawn_file_actions_adddup2(&actions, out.write, 1)
-        posix_spawn_file_actions_adddup2(&actions, err.write, 2)
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t(), defaults = sigset_t()
-        sigemptyset(&noSignals)
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGINT, SIGTERM, SIGCHLD] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        var cArgs = argv.map { strdup($0) } + [nil]
-        defer { cArgs.forEach { free($0) } }
-        var child: pid_t = 0
-        let spawned = posix_spawn(&child, argv[0], &actions, &attributes, &cArgs, environ)
-        [input.read, out.write, err.write].forEach { _ = Glibc.close($0) }
-        guard spawned == 0 else {
-            [input.write, out.read, err.read].forEach { _ = Glibc.close($0) }
-            throw ProcessRunner.RunError.launchFailed(executable: argv[0], reason: String(cString: strerror(spawned)))
+        let child: pid_t
+        do {
+            child = try Spawn.start(
+                argv, stdin: .inherit(input.read), stdout: .inherit(out.write), stderr: .inherit(err.write), newProcessGroup: true)
+        } catch {
+            [input.read, input.write, out.read, out.write, err.read, err.write].forEach { _ = Glibc.close($0) }
+            throw ProcessRunner.RunError.launchFailed(executable: argv[0], reason: "\(error)")
         }
+        [input.read, out.write, err.write].forEach { _ = Glibc.close($0) }
         lock.withLock { pid = child }
 
         let readers = DispatchGroup()
