@@ -91,6 +91,22 @@ extension LabSuite {
             #expect(try await lab.vmNames().filter { $0.hasPrefix("it-") }.isEmpty)
         }
 
+        @Test func aCreateWhoseQEMUCannotStartLeavesNothingBehind() async throws {
+            try await lab.up()
+            let before = try exportFiles()
+            var broken = LabGuest(name: "it-nokernel", octet: 153)
+            broken.withNIC = false
+            let spec = try broken.writeSpec(labDir: lab.labDir)
+            let text = try String(contentsOfFile: spec, encoding: .utf8).replacingOccurrences(of: "/guest/vmlinux", with: "/guest/no-such-kernel")
+            try text.write(toFile: spec, atomically: true, encoding: .utf8)
+            let out = try await lab.coord(["vm", "create", "-f", spec, "--host", "h1"])
+            #expect(out.status != 0)
+            #expect(out.stderrText.contains("QEMU could not start it-nokernel") && out.stderrText.contains("no-such-kernel"), "\(out.stderrText)")
+            #expect(try await lab.vmNames().contains("it-nokernel") == false)
+            #expect(try exportFiles() == before, "the disk made for it was left behind")
+            #expect(!FileManager.default.fileExists(atPath: lab.hostDir("h1") + "/state/vms/it-nokernel"))
+        }
+
         /// A dead process may linger as a zombie until init reaps it; that is not running.
         func isRunning(_ pid: Int32) -> Bool {
             guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }

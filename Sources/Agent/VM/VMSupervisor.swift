@@ -53,7 +53,7 @@ actor VMSupervisor {
     func info(_ name: String) -> VMInfo {
         let record = records[name]!
         let pid = QEMUProcess.pid(for: paths(name))
-        let state: VMInfo.State = pid != nil ? (busy[name] == "migrating" ? .migrating : .running) : (record.expectedRunning ? .crashed : .stopped)
+        let state: VMInfo.State = pid != nil ? .running : (record.expectedRunning ? .crashed : .stopped)
         return VMInfo(
             name: name, host: config.name, state: state, pid: pid, vcpus: record.spec.vcpus,
             memoryBytes: record.spec.memory.bytes, cpuModel: record.spec.cpuModel, machineType: record.spec.machineType,
@@ -119,7 +119,15 @@ actor VMSupervisor {
         logger.info("VM defined", metadata: ["vm": "\(spec.name)", "createdDisks": "\(created)"])
         guard start else { return info(spec.name) }
         busy[spec.name] = nil
-        return try await self.start(spec.name)
+        do {
+            return try await self.start(spec.name)
+        } catch {
+            // A create that cannot start leaves nothing behind either.
+            records[spec.name] = nil
+            for location in created { _ = await disks.remove(location) }
+            try? FileManager.default.removeItem(atPath: paths(spec.name).stateDir)
+            throw error
+        }
     }
 
     func start(_ name: String) async throws -> VMInfo {
