@@ -16,7 +16,7 @@ import Glibc
             defer { close(refusing) }
             let (silent, silentPort) = try TestNFSServer.boundSocket(listening: true)
             defer { close(silent) }
-            let pools: [AgentConfig.StoragePool] = [
+            let pools: [StoragePoolConfig] = [
                 .init(name: "nfs", kind: "nfs", url: server.urlString),
                 .init(name: "refused", kind: "nfs", url: "nfs://127.0.0.1/ferry?nfsport=\(refusedPort)&mountport=\(refusedPort)"),
                 .init(name: "silent", kind: "nfs", url: "nfs://127.0.0.1/ferry?nfsport=\(silentPort)&mountport=\(silentPort)"),

@@ -20,13 +20,6 @@ struct AgentConfig: Codable, Sendable, Equatable {
         case auto, kvm, tcg
     }
 
-    struct StoragePool: Codable, Sendable, Equatable {
-        var name: String
-        var kind: String
-        var url: String?
-        var path: String?
-    }
-
     var name: String
     var socket: String
     var stateDir: String
@@ -34,7 +27,7 @@ struct AgentConfig: Codable, Sendable, Equatable {
     var accelerator: AcceleratorChoice
     var memoryMiB: UInt64?
     var migrationAddress: String?
-    var storagePools: [StoragePool]
+    var storagePools: [StoragePoolConfig]
 
     static let defaultPath = "/etc/ferry/agent.yaml"
 
@@ -42,7 +35,7 @@ struct AgentConfig: Codable, Sendable, Equatable {
         name: String = ProcessInfo.processInfo.hostName, socket: String = "/run/ferry/agent.sock",
         stateDir: String = "/var/lib/ferry", qemuBinary: String = "qemu-system-x86_64",
         accelerator: AcceleratorChoice = .auto, memoryMiB: UInt64? = nil, migrationAddress: String? = nil,
-        storagePools: [StoragePool] = []
+        storagePools: [StoragePoolConfig] = []
     ) {
         self.name = name
         self.socket = socket
@@ -64,7 +57,7 @@ struct AgentConfig: Codable, Sendable, Equatable {
         accelerator = try c.decodeIfPresent(AcceleratorChoice.self, forKey: .accelerator) ?? defaults.accelerator
         memoryMiB = try c.decodeIfPresent(UInt64.self, forKey: .memoryMiB)
         migrationAddress = try c.decodeIfPresent(String.self, forKey: .migrationAddress)
-        storagePools = try c.decodeIfPresent([StoragePool].self, forKey: .storagePools) ?? []
+        storagePools = try c.decodeIfPresent([StoragePoolConfig].self, forKey: .storagePools) ?? []
     }
 
     /// Reads and checks a config file; a missing default file means defaults.

@@ -7,7 +7,7 @@ enum PoolLocation: Sendable, Equatable, CustomStringConvertible {
     /// A directory every host mounts at the same path.
     case sharedPath(String)
 
-    init(_ pool: AgentConfig.StoragePool) throws {
+    init(_ pool: StoragePoolConfig) throws {
         switch pool.kind {
         case "nfs":
             guard let url = pool.url else { throw StorageError.misconfigured(pool: pool.name, reason: "an nfs pool needs a url") }

@@ -7,7 +7,7 @@ import Shared
 /// has, checked in the background so that `statuses()` (the inventory) never
 /// waits on a dead NFS server; plus the shared-storage token checks.
 final class StoragePools: Service, Sendable {
-    let pools: [AgentConfig.StoragePool]
+    let pools: [StoragePoolConfig]
     /// Bounds one pool's check (mount + statvfs) and each token operation.
     let checkTimeout: Duration
     let refreshInterval: Duration
@@ -16,7 +16,7 @@ final class StoragePools: Service, Sendable {
     private let state = LockedState()
 
     init(
-        pools: [AgentConfig.StoragePool], hostName: String = ProcessInfo.processInfo.hostName,
+        pools: [StoragePoolConfig], hostName: String = ProcessInfo.processInfo.hostName,
         checkTimeout: Duration = .seconds(3), refreshInterval: Duration = .seconds(10),
         logger: Logger = Logger(label: "storage")
     ) {
@@ -71,7 +71,7 @@ final class StoragePools: Service, Sendable {
     }
 
     /// One pool's status, within `checkTimeout` (plus scheduling slack).
-    func check(_ pool: AgentConfig.StoragePool) async -> StoragePoolStatus {
+    func check(_ pool: StoragePoolConfig) async -> StoragePoolStatus {
         let timeout = checkTimeout
         var status = StoragePoolStatus(name: pool.name, kind: pool.kind, location: Self.location(of: pool), reachable: false)
         do {
@@ -121,7 +121,7 @@ final class StoragePools: Service, Sendable {
         return try PoolLocation(pool)
     }
 
-    private static func location(of pool: AgentConfig.StoragePool) -> String {
+    private static func location(of pool: StoragePoolConfig) -> String {
         (try? PoolLocation(pool).description) ?? pool.url ?? pool.path ?? ""
     }
 

@@ -37,13 +37,6 @@ struct CoordConfig: Codable, Sendable, Equatable {
         var migrationAddress: String?
     }
 
-    struct StoragePool: Codable, Sendable, Equatable {
-        var name: String
-        var kind: String
-        var url: String?
-        var path: String?
-    }
-
     var knownHosts: String
     var hostKeyPolicy: HostKeyPolicy?
     var identityFile: String?
@@ -51,7 +44,7 @@ struct CoordConfig: Codable, Sendable, Equatable {
     var connectTimeoutSeconds: Double?
     var requestTimeoutSeconds: Double?
     var hosts: [Host]
-    var storagePools: [StoragePool]?
+    var storagePools: [StoragePoolConfig]?
 
     static let defaultAgentSocket = "/run/ferry/agent.sock"
     static let defaultAgentCommand = "ferry-agent"

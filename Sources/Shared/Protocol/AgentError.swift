@@ -13,18 +13,9 @@ public struct AgentError: Error, Codable, Sendable, Equatable, CustomStringConve
 
     /// Open set of error codes: a client still decodes a code that a newer
     /// agent invents.
-    public struct Code: RawRepresentable, Codable, Sendable, Hashable {
+    public struct Code: OpenStringEnum {
         public var rawValue: String
         public init(rawValue: String) { self.rawValue = rawValue }
-
-        public init(from decoder: Decoder) throws {
-            rawValue = try decoder.singleValueContainer().decode(String.self)
-        }
-
-        public func encode(to encoder: Encoder) throws {
-            var container = encoder.singleValueContainer()
-            try container.encode(rawValue)
-        }
 
         /// The line is not JSON, or not a request.
         public static let parseError = Code(rawValue: "parseError")

@@ -1,16 +1,7 @@
 /// Kinds of event an agent pushes to subscribed connections.
-public struct EventTopic: RawRepresentable, Codable, Sendable, Hashable, CustomStringConvertible {
+public struct EventTopic: OpenStringEnum, CustomStringConvertible {
     public var rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
-
-    public init(from decoder: Decoder) throws {
-        rawValue = try decoder.singleValueContainer().decode(String.self)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 
     public var description: String { rawValue }
 
