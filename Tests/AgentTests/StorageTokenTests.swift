@@ -58,6 +58,6 @@ import Testing
             checkTimeout: .seconds(1))
         let start = ContinuousClock.now
         await #expect(throws: NFSError.self) { try await storage.writeToken(pool: "silent") }
-        #expect(ContinuousClock.now - start < .seconds(4))  // 1 s deadline, plus slack for a loaded machine
+        #expect(ContinuousClock.now - start < .seconds(12))  // 1 s deadline, plus slack for a loaded machine
     }
 }

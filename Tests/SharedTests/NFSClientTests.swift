@@ -105,7 +105,7 @@ import Glibc
         #expect(error?.kind == .timedOut, "\(String(describing: error))")
         // Alone this takes 1.00-1.02 s. The slack is for the whole suite on 2 cores,
         // where other tests' blocking waits delay our task's resumption.
-        #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(4), "\(elapsed)")
+        #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(12), "\(elapsed)")
     }
 
     /// An address in the lab's range that no host has: whatever the network says
@@ -115,7 +115,7 @@ import Glibc
         let start = ContinuousClock.now
         let error = await mountError(url, timeout: .seconds(2))
         #expect(error != nil)
-        #expect(ContinuousClock.now - start < .seconds(5))  // 2 s deadline; slack as above
+        #expect(ContinuousClock.now - start < .seconds(12))  // 2 s deadline; slack as above
         #expect([.timedOut, .unreachable, .connectionRefused, .other].contains(error?.kind), "\(String(describing: error))")
     }
 
