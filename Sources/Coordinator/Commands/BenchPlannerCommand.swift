@@ -13,23 +13,25 @@ struct BenchPlannerCommand: ParsableCommand {
     @Option(help: "Hosts in the generated cluster.") var hosts = 100
     @Option(help: "VMs in the generated cluster.") var vms = 1000
     @Option(help: "Seed of the generator.") var seed: UInt64 = 1
+    @Option(help: "Hosts to evacuate at once (the ones running most VMs).") var evacuate = 1
     @Option(help: "Moves the balancing plan may make.") var maxMoves = 50
+    @Option(help: "Least gain per balancing move (0: take every improving move, to time a full plan).") var minGain = 0.0
 
     func run() throws {
         let snapshot = SyntheticCluster.make(hosts: hosts, vms: vms, seed: seed)
-        let busiest = Dictionary(grouping: snapshot.vms, by: \.host).max { a, b in
-            a.value.count != b.value.count ? a.value.count < b.value.count : a.key > b.key
-        }?.key ?? ""
+        let busiest = Dictionary(grouping: snapshot.vms, by: \.host)
+            .sorted { a, b in a.value.count != b.value.count ? a.value.count > b.value.count : a.key < b.key }
+            .prefix(evacuate).map(\.key)
         let clock = ContinuousClock()
         var evacuation: EvacuationPlan?
-        let evacuationTime = clock.measure { evacuation = EvacuationPlanner.plan(snapshot, evacuating: [busiest]) }
+        let evacuationTime = clock.measure { evacuation = EvacuationPlanner.plan(snapshot, evacuating: Set(busiest)) }
         var balance: BalancePlan?
         let balanceTime = clock.measure {
-            balance = Balancer.plan(snapshot, options: BalanceOptions(maxMoves: maxMoves), now: snapshot.takenAt ?? Date())
+            balance = Balancer.plan(snapshot, options: BalanceOptions(maxMoves: maxMoves, minGain: minGain), now: snapshot.takenAt ?? Date())
         }
         print("cluster: \(snapshot.hosts.count) hosts, \(snapshot.vms.count) VMs placed (seed \(seed))")
         if let e = evacuation {
-            print("evacuate \(busiest): \(ms(evacuationTime)) ms, \(e.placements.count) placed, \(e.unplaced.count) unplaced (\(e.method)), makespan \(String(format: "%.0f", e.schedule.makespanSeconds)) s")
+            print("evacuate \(busiest.count) host(s), \(e.placements.count + e.unplaced.count) VMs: \(ms(evacuationTime)) ms, \(e.placements.count) placed, \(e.unplaced.count) unplaced (\(e.method)), makespan \(String(format: "%.0f", e.schedule.makespanSeconds)) s")
         }
         if let b = balance {
             print("balance (max \(maxMoves) moves): \(ms(balanceTime)) ms, \(b.moves.count) moves, score \(String(format: "%.4f", b.scoreBefore)) -> \(String(format: "%.4f", b.scoreAfter))")

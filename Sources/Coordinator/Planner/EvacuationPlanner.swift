@@ -90,12 +90,10 @@ enum EvacuationPlanner {
         var unplaced: [(Int, [Placement.Rejection])] = []
         for v in movers {
             var best: (host: Int, score: Double)?
-            var rejections: [Placement.Rejection] = []
-            for h in cluster.hosts.indices {
-                if let reason = sources.contains(h) ? "being evacuated" : cluster.rejection(v, on: h) {
-                    rejections.append(.init(host: cluster.hosts[h].name, reason: reason))
-                    continue
-                }
+            // The integer memory test first: most full hosts are ruled out
+            // without building a reason, which is only needed if nothing fits.
+            for h in cluster.hosts.indices where !sources.contains(h) && cluster.freeBytes(h) >= cluster.vms[v].footprintBytes {
+                guard cluster.rejection(v, on: h) == nil else { continue }
                 let score = Placement.score(cluster.specs[v], on: cluster.placementHosts[h])
                 // Hosts are in name order, so a strict > keeps the first name on ties.
                 if best == nil || score > best!.score { best = (h, score) }
@@ -104,6 +102,9 @@ enum EvacuationPlanner {
                 cluster.move(v, to: best.host)
                 placed.append((v, best.host))
             } else {
+                let rejections = cluster.hosts.indices.map { h in
+                    Placement.Rejection(host: cluster.hosts[h].name, reason: sources.contains(h) ? "being evacuated" : cluster.rejection(v, on: h) ?? "")
+                }
                 unplaced.append((v, rejections))
             }
         }
