@@ -63,7 +63,7 @@ enum Balancer {
                         guard gain > 1e-12, gain >= options.minGain else { continue }
                         let ratio = gain / Double(vm.footprintBytes)
                         guard best == nil || ratio > best!.ratio else { continue }
-                        if cluster.rejection(v, on: to) == nil { best = (v, from, to, ratio) }
+                        if cluster.accepts(v, on: to) { best = (v, from, to, ratio) }
                     }
                 }
             }

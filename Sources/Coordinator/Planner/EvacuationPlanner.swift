@@ -90,10 +90,8 @@ enum EvacuationPlanner {
         var unplaced: [(Int, [Placement.Rejection])] = []
         for v in movers {
             var best: (host: Int, score: Double)?
-            // The integer memory test first: most full hosts are ruled out
-            // without building a reason, which is only needed if nothing fits.
-            for h in cluster.hosts.indices where !sources.contains(h) && cluster.freeBytes(h) >= cluster.vms[v].footprintBytes {
-                guard cluster.rejection(v, on: h) == nil else { continue }
+            // Reasons are built only when nothing fits.
+            for h in cluster.hosts.indices where !sources.contains(h) && cluster.accepts(v, on: h) {
                 let score = Placement.score(cluster.specs[v], on: cluster.placementHosts[h])
                 // Hosts are in name order, so a strict > keeps the first name on ties.
                 if best == nil || score > best!.score { best = (h, score) }

@@ -18,6 +18,12 @@ struct PlanningCluster {
     /// Per host: CPUs busy (utilisation × count, adjusted as VMs move).
     private(set) var cpuBusy: [Double]
     let hostIndex: [String: Int]
+    /// Per VM: its kind, VMs alike in everything the static filters look at.
+    private let kind: [Int]
+    /// Per kind, per host: whether every filter but memory and anti-affinity
+    /// passes. Worked out once per kind, not per VM: the filters compare
+    /// strings, and this is the planner's innermost loop.
+    private let compatible: [[Bool]]
 
     init(_ snapshot: ClusterSnapshot) {
         hosts = snapshot.hosts.sorted { $0.name < $1.name }
@@ -28,6 +34,18 @@ struct PlanningCluster {
         location = vms.map { [hostIndex] vm in hostIndex[vm.host] }
         groups = Array(repeating: [:], count: hosts.count)
         cpuBusy = hosts.map { $0.cpuUtilisation * Double($0.cpuCount) }
+        var kinds: [Kind: Int] = [:]
+        var representative: [Int] = []
+        kind = vms.indices.map { [vms] v in
+            let key = Kind(vms[v])
+            if let k = kinds[key] { return k }
+            kinds[key] = representative.count
+            representative.append(v)
+            return representative.count - 1
+        }
+        compatible = representative.map { [specs, placementHosts] v in
+            placementHosts.map { host in PlacementFilter.allCases.allSatisfy { $0 == .memory || $0.rejects(specs[v], on: host) == nil } }
+        }
         for (v, vm) in vms.enumerated() {
             if let h = location[v], let group = vm.antiAffinityGroup { groups[h][group, default: 0] += 1 }
         }
@@ -46,8 +64,27 @@ struct PlanningCluster {
 
     /// Whether VM `v` could ever run on host `h`, whatever else moves: every
     /// filter but memory and anti-affinity.
-    func isCompatible(_ v: Int, with h: Int) -> Bool {
-        PlacementFilter.allCases.allSatisfy { $0 == .memory || $0.rejects(specs[v], on: placementHosts[h]) == nil }
+    func isCompatible(_ v: Int, with h: Int) -> Bool { compatible[kind[v]][h] }
+
+    /// Whether VM `v` can go to host `h` now: `rejection` is nil, without building the reason.
+    func accepts(_ v: Int, on h: Int) -> Bool {
+        location[v] != h && compatible[kind[v]][h] && fits(v, on: h)
+    }
+
+    /// What the static filters see of a VM. A disk counts by its directory:
+    /// a pool location covers `dir/file` exactly when it covers `dir/`.
+    private struct Kind: Hashable {
+        var cpuModel: String
+        var machineType: String
+        var diskDirectories: [String]
+
+        init(_ vm: ClusterSnapshot.VM) {
+            cpuModel = vm.cpuModel
+            machineType = vm.machineType
+            diskDirectories = Set(vm.disks.map { disk in
+                disk.lastIndex(of: "/").map { String(disk[...$0]) } ?? disk
+            }).sorted()
+        }
     }
 
     func antiAffinityRejection(_ v: Int, on h: Int) -> String? {
