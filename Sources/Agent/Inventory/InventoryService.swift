@@ -44,9 +44,10 @@ actor InventoryService: Service {
     }
 
     /// Runs both probes; the capability probe needs the accelerator's answer.
+    /// The accelerator stays `probing` until both are done, so a reader that
+    /// sees a settled accelerator also sees QEMU's capabilities.
     func probe() async {
-        let status = await AcceleratorProbe(qemuBinary: config.qemuBinary, choice: config.accelerator).run()
-        accelerator = status
+        var status = await AcceleratorProbe(qemuBinary: config.qemuBinary, choice: config.accelerator).run()
         logger.info("accelerator probe done", metadata: ["kind": "\(status.kind)", "detail": "\(status.detail)"])
         do {
             qemu = try await QEMUCapabilityProbe(qemuBinary: config.qemuBinary, accelerator: status.kind).run()
@@ -55,9 +56,10 @@ actor InventoryService: Service {
         } catch {
             qemu = nil
             qemuError = "\(error)"
-            if accelerator.kind != .kvm { accelerator.kind = .none }
+            if status.kind != .kvm { status.kind = .none }
             logger.error("qemu probe failed", metadata: ["error": "\(error)"])
         }
+        accelerator = status
         await events.publish(.inventoryChanged, InventoryChangedEvent(reason: "probes finished"))
     }
 

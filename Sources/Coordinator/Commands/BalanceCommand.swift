@@ -15,8 +15,20 @@ struct BalanceCommand: ParsableCommand {
     @Option(help: "Seconds a VM stays put after it migrated.") var coolDown: Double = 3600
     @Flag(help: "Print the plan as JSON.") var json = false
 
+    func validate() throws {
+        guard maxMoves >= 0 else { throw ValidationError("--max-moves must be 0 or more") }
+        guard minGain >= 0 else { throw ValidationError("--min-gain must be 0 or more") }
+        guard coolDown >= 0 else { throw ValidationError("--cool-down must be 0 or more seconds") }
+    }
+
     func run() throws {
-        let cluster = try ClusterSnapshot.decode(Data(contentsOf: URL(fileURLWithPath: snapshot)))
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: snapshot))
+        } catch {
+            throw CoordError.invalidArgument("cannot read snapshot \(snapshot): \(error.localizedDescription)")
+        }
+        let cluster = try ClusterSnapshot.decode(data)
         let options = BalanceOptions(maxMoves: maxMoves, minGain: minGain, coolDownSeconds: coolDown)
         let plan = Balancer.plan(cluster, options: options, now: cluster.takenAt ?? Date())
         if json {
