@@ -42,7 +42,7 @@ actor VMSupervisor {
     // MARK: Reading
 
     func list() -> [VMInfo] {
-        records.keys.sorted().map(info)
+        records.sorted { $0.key < $1.key }.map { info($0.key, $0.value) }
     }
 
     /// Memory held by this host's VMs, running or defined, with QEMU's overhead.
@@ -50,8 +50,12 @@ actor VMSupervisor {
         records.values.reduce(0) { $0 + $1.spec.footprintBytes }
     }
 
-    func info(_ name: String) -> VMInfo {
-        let record = records[name]!
+    /// The VM as listed now; throws `notFound` if it went away meanwhile.
+    func info(_ name: String) throws -> VMInfo {
+        info(name, try existing(name))
+    }
+
+    private func info(_ name: String, _ record: VMRecord) -> VMInfo {
         let pid = QEMUProcess.pid(for: paths(name))
         let state: VMInfo.State = pid != nil ? .running : (record.expectedRunning ? .crashed : .stopped)
         return VMInfo(
@@ -63,7 +67,7 @@ actor VMSupervisor {
     func show(_ name: String) async throws -> VMDetails {
         let record = try existing(name)
         var details = VMDetails(
-            info: info(name), spec: record.spec, qemuStatus: nil, consolePath: paths(name).console,
+            info: info(name, record), spec: record.spec, qemuStatus: nil, consolePath: paths(name).console,
             guest: GuestConsole.status(of: consoleTail(name, bytes: 256 << 10)))
         if details.info.pid != nil, busy[name] == nil {
             details.qemuStatus = try? await withQMP(name, timeout: .seconds(3)) { try await $0.runState().rawValue }
@@ -117,7 +121,7 @@ actor VMSupervisor {
             throw error as? AgentError ?? AgentError(.unavailable, "\(error)")
         }
         logger.info("VM defined", metadata: ["vm": "\(spec.name)", "createdDisks": "\(created)"])
-        guard start else { return info(spec.name) }
+        guard start else { return try info(spec.name) }
         busy[spec.name] = nil
         do {
             return try await self.start(spec.name)
@@ -132,21 +136,21 @@ actor VMSupervisor {
 
     func start(_ name: String) async throws -> VMInfo {
         let record = try existing(name)
-        if QEMUProcess.pid(for: paths(name)) != nil { return info(name) }
+        if QEMUProcess.pid(for: paths(name)) != nil { return try info(name) }
         try claim(name, for: "starting")
         defer { busy[name] = nil }
         try await launch(record.spec, mode: .boot)
         records[name]?.startedAt = Date()
         records[name]?.expectedRunning = true
         try records[name]?.save(paths(name))
-        return info(name)
+        return try info(name)
     }
 
     func stop(_ name: String, timeout: Double) async throws -> VMStopResult {
         _ = try existing(name)
         guard let pid = QEMUProcess.pid(for: paths(name)) else {
             try markStopped(name)
-            return VMStopResult(vm: info(name), how: .alreadyStopped)
+            return VMStopResult(vm: try info(name), how: .alreadyStopped)
         }
         try claim(name, for: "stopping")
         defer { busy[name] = nil }
@@ -163,7 +167,7 @@ actor VMSupervisor {
         }
         try markStopped(name)
         logger.info("VM stopped", metadata: ["vm": "\(name)", "how": "\(how)"])
-        return VMStopResult(vm: info(name), how: how)
+        return VMStopResult(vm: try info(name), how: how)
     }
 
     func kill(_ name: String) async throws -> VMInfo {
@@ -178,7 +182,7 @@ actor VMSupervisor {
         }
         try markStopped(name)
         logger.info("VM killed", metadata: ["vm": "\(name)"])
-        return info(name)
+        return try info(name)
     }
 
     func delete(_ name: String, keepDisks: Bool) async throws -> VMDeleteResult {
