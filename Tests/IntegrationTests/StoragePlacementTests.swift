@@ -26,6 +26,32 @@ extension LabSuite {
             return try AgentProtocol.decoder().decode(VMInfo.self, from: Data(out.stdout)).host
         }
 
+        @Test func theLiveClusterSnapshotFeedsOfflinePlanning() async throws {
+            try await lab.up()
+            await lab.removeVM("it-snap")
+            var guest = LabGuest(name: "it-snap", octet: 162)
+            guest.withNIC = false
+            guest.withDisk = false
+            #expect(try await lab.coord(["vm", "create", "-f", try guest.writeSpec(labDir: lab.labDir), "--host", "h2", "--no-start"]).status == 0)
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-snap-\(UUID().uuidString.prefix(8)).json").path
+            let out = try await lab.coord(["snapshot", "--output", file])
+            #expect(out.status == 0, "\(out.stderrText)")
+            struct Snapshot: Decodable {
+                struct Host: Decodable { var name: String; var cpuModels: [String]; var storage: [String] }
+                struct VM: Decodable { var name: String; var host: String; var cpuModel: String; var machineType: String }
+                var hosts: [Host]
+                var vms: [VM]
+            }
+            let snapshot = try JSONDecoder().decode(Snapshot.self, from: Data(contentsOf: URL(fileURLWithPath: file)))
+            #expect(snapshot.hosts.map(\.name) == lab.hostNames)
+            #expect(snapshot.hosts.allSatisfy { $0.cpuModels.contains("qemu64") && $0.storage == ["nfs://198.51.100.2/ferry"] })
+            let vm = try #require(snapshot.vms.first { $0.name == "it-snap" })
+            #expect(vm.host == "h2" && vm.cpuModel == "qemu64" && vm.machineType == "pc-i440fx-7.2")
+            let plan = try await lab.coord(["balance", "--snapshot", file, "--json"])
+            #expect(plan.status == 0, "\(plan.stderrText)")
+            await lab.removeVM("it-snap")
+        }
+
         @Test func anUnreachablePoolIsReportedAndAutoPlacementAvoidsIt() async throws {
             try await lab.up()
             let names = ["it-fill1", "it-fill2", "it-placed"]

@@ -69,13 +69,13 @@ actor InventoryService: Service {
     func inventory() async -> HostInventory {
         let cpu = ProcFiles.parseCPUInfo(Self.read("/proc/cpuinfo") ?? "")
         let load = ProcFiles.parseLoadAverage(Self.read("/proc/loadavg") ?? "") ?? LoadAverage(one: 0, five: 0, fifteen: 0)
-        let guests = await vms?.list() ?? []
+        let guests = await vms?.summaries() ?? []
         return HostInventory(
             host: config.name, agentVersion: FerryVersion.current,
             cpu: CPUInventory(vendor: cpu.vendor, model: cpu.model, flags: cpu.flags, count: cpu.count, utilisation: utilisation),
             memory: await memory(), load: load, qemu: qemu, qemuError: qemuError, accelerator: accelerator,
             storagePools: storage.statuses(),
-            vms: guests.map { VMSummary(name: $0.name, state: $0.state.rawValue, memoryBytes: $0.memoryBytes, vcpus: $0.vcpus, pid: $0.pid) },
+            vms: guests,
             collectedAt: Date())
     }
 

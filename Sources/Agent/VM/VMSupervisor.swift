@@ -45,6 +45,16 @@ actor VMSupervisor {
         records.sorted { $0.key < $1.key }.map { info($0.key, $0.value) }
     }
 
+    /// The inventory's view of every VM.
+    func summaries() -> [VMSummary] {
+        records.sorted { $0.key < $1.key }.map { name, record in
+            let vm = info(name, record)
+            return VMSummary(
+                name: name, state: vm.state.rawValue, memoryBytes: vm.memoryBytes, vcpus: vm.vcpus, pid: vm.pid,
+                cpuModel: record.spec.cpuModel, machineType: record.spec.machineType, disks: record.spec.disks.map(\.location))
+        }
+    }
+
     /// Memory held by this host's VMs, running or defined, with QEMU's overhead.
     func committedBytes() -> UInt64 {
         records.values.reduce(0) { $0 + $1.spec.footprintBytes }

@@ -180,12 +180,22 @@ public struct VMSummary: Codable, Sendable, Equatable {
     public var memoryBytes: UInt64
     public var vcpus: Int
     public var pid: Int32?
+    /// What placement needs to know to move the VM (absent from older agents).
+    public var cpuModel: String?
+    public var machineType: String?
+    public var disks: [String]?
 
-    public init(name: String, state: String, memoryBytes: UInt64, vcpus: Int, pid: Int32?) {
+    public init(
+        name: String, state: String, memoryBytes: UInt64, vcpus: Int, pid: Int32?,
+        cpuModel: String? = nil, machineType: String? = nil, disks: [String]? = nil
+    ) {
         self.name = name
         self.state = state
         self.memoryBytes = memoryBytes
         self.vcpus = vcpus
         self.pid = pid
+        self.cpuModel = cpuModel
+        self.machineType = machineType
+        self.disks = disks
     }
 }
