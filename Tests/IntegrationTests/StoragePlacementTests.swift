@@ -33,16 +33,23 @@ extension LabSuite {
             guest.withNIC = false
             guest.withDisk = false
             #expect(try await lab.coord(["vm", "create", "-f", try guest.writeSpec(labDir: lab.labDir), "--host", "h2", "--no-start"]).status == 0)
-            let file = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-snap-\(UUID().uuidString.prefix(8)).json").path
-            let out = try await lab.coord(["snapshot", "--output", file])
-            #expect(out.status == 0, "\(out.stderrText)")
             struct Snapshot: Decodable {
                 struct Host: Decodable { var name: String; var cpuModels: [String]; var storage: [String] }
                 struct VM: Decodable { var name: String; var host: String; var cpuModel: String; var machineType: String }
                 var hosts: [Host]
                 var vms: [VM]
             }
-            let snapshot = try JSONDecoder().decode(Snapshot.self, from: Data(contentsOf: URL(fileURLWithPath: file)))
+            // Agents may still be probing, and pools are re-checked every 10 s
+            // (an earlier test may have just given h3 its route back): wait for that.
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-snap-\(UUID().uuidString.prefix(8)).json").path
+            var snapshot = Snapshot(hosts: [], vms: [])
+            for _ in 0..<90 {
+                let out = try await lab.coord(["snapshot", "--output", file])
+                #expect(out.status == 0, "\(out.stderrText)")
+                snapshot = try JSONDecoder().decode(Snapshot.self, from: Data(contentsOf: URL(fileURLWithPath: file)))
+                if snapshot.hosts.allSatisfy({ !$0.cpuModels.isEmpty && !$0.storage.isEmpty }) { break }
+                try await Task.sleep(for: .seconds(2))
+            }
             #expect(snapshot.hosts.map(\.name) == lab.hostNames)
             #expect(snapshot.hosts.allSatisfy { $0.cpuModels.contains("qemu64") && $0.storage == ["nfs://198.51.100.2/ferry"] })
             let vm = try #require(snapshot.vms.first { $0.name == "it-snap" })
