@@ -172,7 +172,10 @@ actor VMSupervisor {
             _ = try? await withQMP(name, timeout: .seconds(5)) { try await $0.quit() }
             if !(await QEMUProcess.waitForExit(pid, timeout: .seconds(5))) {
                 QEMUProcess.kill(pid)
-                _ = await QEMUProcess.waitForExit(pid, timeout: .seconds(5))
+                guard await QEMUProcess.waitForExit(pid, timeout: .seconds(10)) else {
+                    // Never report a VM stopped while its QEMU may still run.
+                    throw AgentError(.unavailable, "QEMU pid \(pid) of \(name) survived ACPI, quit and SIGKILL; it is still listed as running")
+                }
             }
         }
         try markStopped(name)
