@@ -76,8 +76,10 @@ playbook() {
   TOOK=$(elapsed "$t0")
   report+=("$(printf '%-26s %5ss  %s' "playbook $name" "$TOOK" "$(recap "$LOGS/$name.log" summary)")")
   if [ "$RC" != 0 ]; then
-    echo "--- ansible-playbook $name failed (exit $RC); last lines of $LOGS/$name.log:" >&2
-    tail -n 40 "$LOGS/$name.log" >&2
+    echo "--- ansible-playbook $name failed (exit $RC); the failed tasks in $LOGS/$name.log:" >&2
+    grep -B2 -A15 -E '^(fatal|failed):|FAILED!|UNREACHABLE!' "$LOGS/$name.log" | head -n 120 >&2
+    echo "--- its last lines:" >&2
+    tail -n 25 "$LOGS/$name.log" >&2
   fi
 }
 
