@@ -27,6 +27,17 @@ enum AgentAPI {
         router.on(AgentMethods.VMList.self) { _, _ in await vms.list() }
         router.on(AgentMethods.VMShow.self) { params, _ in try await vms.show(params.name) }
         router.on(AgentMethods.VMConsole.self) { params, _ in try await vms.console(params) }
+        router.on(AgentMethods.MigrationPrepare.self) { params, _ in try await vms.prepareIncoming(params) }
+        router.on(AgentMethods.MigrationStart.self) { params, _ in try await vms.startOutgoing(params) }
+        router.on(AgentMethods.MigrationStatus.self) { params, _ in try await vms.status(params) }
+        router.on(AgentMethods.MigrationMeasureDirtyRate.self) { params, _ in try await vms.measureDirtyRate(params) }
+        router.on(AgentMethods.MigrationSwitchover.self) { params, _ in try await vms.switchover(params) }
+        router.on(AgentMethods.MigrationStartPostcopy.self) { params, _ in try await vms.startPostcopy(params) }
+        router.on(AgentMethods.MigrationRollback.self) { params, _ in try await vms.rollbackOutgoing(params) }
+        router.on(AgentMethods.MigrationResumeTarget.self) { params, _ in try await vms.resumeTarget(params) }
+        router.on(AgentMethods.MigrationCommit.self) { params, _ in try await vms.commitIncoming(params) }
+        router.on(AgentMethods.MigrationAbortIncoming.self) { params, _ in try await vms.abortIncoming(params); return Empty() }
+        router.on(AgentMethods.MigrationRelease.self) { params, _ in try await vms.releaseOutgoing(params); return Empty() }
         return router
     }
 }

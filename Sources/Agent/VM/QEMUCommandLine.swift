@@ -7,7 +7,9 @@ enum QEMUCommandLine {
     enum Mode: Equatable {
         /// Boot the guest.
         case boot
-        /// Wait for an incoming migration (`-incoming defer`), guest paused.
+        /// Wait for an incoming migration (`-incoming defer`). `-S` keeps the
+        /// guest paused after the stream has arrived, so the coordinator
+        /// resumes it only once the source has stopped for good.
         case incoming
     }
 
@@ -43,7 +45,7 @@ enum QEMUCommandLine {
             if let initrd = spec.boot.initrd { args += ["-initrd", initrd] }
             if let cmdline = spec.boot.cmdline { args += ["-append", cmdline] }
         }
-        if mode == .incoming { args += ["-incoming", "defer"] }
+        if mode == .incoming { args += ["-S", "-incoming", "defer"] }
         return args
     }
 }

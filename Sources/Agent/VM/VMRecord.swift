@@ -11,12 +11,16 @@ struct VMRecord: Codable, Sendable, Equatable {
     /// Ferry started it and has not stopped it: if QEMU is gone anyway, the
     /// VM crashed.
     var expectedRunning: Bool
+    /// Set while a migration involves the VM here; survives agent restarts so
+    /// nothing else touches the VM until the coordinator settles it.
+    var migration: MigrationMark?
 
-    init(spec: VMSpec, createdDisks: [String], startedAt: Date?, expectedRunning: Bool = false) {
+    init(spec: VMSpec, createdDisks: [String], startedAt: Date?, expectedRunning: Bool = false, migration: MigrationMark? = nil) {
         self.spec = spec
         self.createdDisks = createdDisks
         self.startedAt = startedAt
         self.expectedRunning = expectedRunning
+        self.migration = migration
     }
 
     static func load(_ paths: VMPaths) throws -> VMRecord {
@@ -31,6 +35,23 @@ struct VMRecord: Codable, Sendable, Equatable {
         try data.write(to: URL(fileURLWithPath: temporary))
         guard rename(temporary, paths.record) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
     }
+}
+
+/// Which migration holds a VM on this host, and in which role.
+struct MigrationMark: Codable, Sendable, Equatable {
+    enum Role: String, Codable, Sendable {
+        /// This host receives the VM (its QEMU was started `-incoming defer`).
+        case incoming
+        /// This host sends the VM.
+        case outgoing
+    }
+
+    var id: String
+    var role: Role
+    var peer: String
+    /// Outgoing only: whether the guest ran when the migration began, so a
+    /// rollback knows whether to resume it.
+    var guestWasRunning: Bool?
 }
 
 /// A running QEMU, found from its pidfile and checked against its command

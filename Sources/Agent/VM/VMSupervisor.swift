@@ -13,8 +13,8 @@ actor VMSupervisor {
     let logger: Logger
     let host: HostFacts
     let disks = DiskImages()
-    private var records: [String: VMRecord] = [:]
-    private var busy: [String: String] = [:]
+    var records: [String: VMRecord] = [:]
+    var busy: [String: String] = [:]
 
     init(config: AgentConfig, logger: Logger, host: HostFacts) {
         self.config = config
@@ -67,7 +67,12 @@ actor VMSupervisor {
 
     private func info(_ name: String, _ record: VMRecord) -> VMInfo {
         let pid = QEMUProcess.pid(for: paths(name))
-        let state: VMInfo.State = pid != nil ? .running : (record.expectedRunning ? .crashed : .stopped)
+        var state: VMInfo.State = pid != nil ? .running : (record.expectedRunning ? .crashed : .stopped)
+        switch record.migration?.role {
+        case .incoming: state = .incoming
+        case .outgoing where pid != nil: state = .migrating
+        default: break
+        }
         return VMInfo(
             name: name, host: config.name, state: state, pid: pid, vcpus: record.spec.vcpus,
             memoryBytes: record.spec.memory.bytes, cpuModel: record.spec.cpuModel, machineType: record.spec.machineType,
@@ -78,7 +83,9 @@ actor VMSupervisor {
         let record = try existing(name)
         var details = VMDetails(
             info: info(name, record), spec: record.spec, qemuStatus: nil, consolePath: paths(name).console,
+            consoleModifiedAt: (try? FileManager.default.attributesOfItem(atPath: paths(name).console))?[.modificationDate] as? Date,
             guest: GuestConsole.status(of: consoleTail(name, bytes: 256 << 10)))
+        details.createdDisks = record.createdDisks
         if details.info.pid != nil, busy[name] == nil {
             details.qemuStatus = try? await withQMP(name, timeout: .seconds(3)) { try await $0.runState().rawValue }
         }
@@ -230,6 +237,11 @@ actor VMSupervisor {
 
     func claim(_ name: String, for operation: String) throws {
         if let current = busy[name] { throw AgentError(.conflict, "\(name) is busy \(current); try again when it is done") }
+        if let mark = records[name]?.migration {
+            throw AgentError(
+                .conflict,
+                "\(name) is held by migration \(mark.id) (\(mark.role == .incoming ? "incoming from" : "outgoing to") \(mark.peer)); settle it with coord recover")
+        }
         busy[name] = operation
     }
 
@@ -240,7 +252,7 @@ actor VMSupervisor {
     }
 
     /// Refuses a VM this host cannot run, before anything is made for it.
-    private func checkFits(_ spec: VMSpec) async throws {
+    func checkFits(_ spec: VMSpec) async throws {
         let facts = await host.facts()
         let socketPath = paths(spec.name).qmpSocket
         guard socketPath.utf8.count <= VMPaths.maxSocketPath else {

@@ -3,6 +3,7 @@
 /// its memory or disk check found damage.
 public struct GuestStatus: Codable, Sendable, Equatable {
     public var ready: Bool = false
+    public var firstHeartbeat: UInt64?
     public var lastHeartbeat: UInt64?
     /// Guest realtime clock of the last heartbeat, nanoseconds.
     public var lastHeartbeatRealNs: UInt64?
@@ -39,6 +40,7 @@ public enum GuestConsole {
             case "hb":
                 guard let seq = fields["seq"].flatMap({ UInt64($0) }) else { continue }
                 if let last = status.lastHeartbeat, seq < last { status.sequenceRegressions += 1 }
+                if status.firstHeartbeat == nil { status.firstHeartbeat = seq }
                 status.lastHeartbeat = seq
                 status.lastHeartbeatRealNs = fields["real"].flatMap { UInt64($0) }
                 status.heartbeats += 1

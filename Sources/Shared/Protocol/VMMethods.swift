@@ -179,13 +179,19 @@ public struct VMDetails: Codable, Sendable, Equatable {
     /// QEMU's own run state (running, paused, postmigrate, …) when it answered.
     public var qemuStatus: String?
     public var consolePath: String
+    /// When the console log was last written: after a migration away, the
+    /// moment the source's guest printed its last line.
+    public var consoleModifiedAt: Date?
+    /// Disk images Ferry created for the VM (removed when it is deleted).
+    public var createdDisks: [String]?
     public var guest: GuestStatus
 
-    public init(info: VMInfo, spec: VMSpec, qemuStatus: String?, consolePath: String, guest: GuestStatus) {
+    public init(info: VMInfo, spec: VMSpec, qemuStatus: String?, consolePath: String, consoleModifiedAt: Date? = nil, guest: GuestStatus) {
         self.info = info
         self.spec = spec
         self.qemuStatus = qemuStatus
         self.consolePath = consolePath
+        self.consoleModifiedAt = consoleModifiedAt
         self.guest = guest
     }
 }
