@@ -45,6 +45,9 @@ struct CoordConfig: Codable, Sendable, Equatable {
     var requestTimeoutSeconds: Double?
     var hosts: [Host]
     var storagePools: [StoragePoolConfig]?
+    /// What the migration network carries, MiB/s: the migration policy's
+    /// estimate of the link, and the default bandwidth cap (1000 if unset).
+    var migrationLinkMiBps: Double?
 
     static let defaultAgentSocket = "/run/ferry/agent.sock"
     static let defaultAgentCommand = "ferry-agent"
@@ -90,6 +93,9 @@ extension CoordConfig {
             if let socket = host.agentSocket, !socket.hasPrefix("/") {
                 throw fail("host '\(host.name)': agentSocket '\(socket)' must be an absolute path")
             }
+        }
+        if let link = migrationLinkMiBps, !(link > 0 && link <= 1_000_000) {
+            throw fail("migrationLinkMiBps must be above 0 and at most 1000000")
         }
         for (name, value) in [("connectTimeoutSeconds", connectTimeoutSeconds), ("requestTimeoutSeconds", requestTimeoutSeconds)] {
             if let value, !(value > 0 && value <= 3600) { throw fail("\(name) must be between 0 and 3600 seconds") }

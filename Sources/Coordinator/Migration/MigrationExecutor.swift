@@ -1,0 +1,111 @@
+import Foundation
+import Shared
+import Synchronization
+
+/// Moves one VM: prepare (target listens, paused), perform (source streams,
+/// pauses before switchover, continues when authorised), finish (target
+/// resumes, the guest is verified alive), confirm (source QEMU ended).
+/// Every step is written to the journal before it is taken; any failure
+/// before the guest is verified on the target leaves it running on the
+/// source, and the target's QEMU is destroyed.
+struct MigrationExecutor: Sendable {
+    let config: CoordConfig
+    let journal: MigrationJournal
+    let abort: AbortSignal
+    let emit: @Sendable (MigrationEvent) -> Void
+
+    func run(_ request: MigrationRequest) async throws -> MigrationReport {
+        emit(.phase("locating \(request.vm)"))
+        let location = try await VMLocator.locate(request.vm, config: config)
+        let targetHost = try config.host(named: request.target)
+        guard location.host.name != targetHost.name else {
+            throw MigrationError.refused("\(request.vm) already runs on \(targetHost.name)")
+        }
+        if let state = VMInfo.State(rawValue: location.vm.state), state == .incoming || state == .migrating {
+            throw MigrationError.refused("\(request.vm) is in the middle of another migration; run coord recover")
+        }
+        let dialer = AgentDialer(config: config)
+        let source = try await dialer.connect(location.host)
+        let target: AgentLink
+        do {
+            target = try await dialer.connect(targetHost)
+        } catch {
+            await source.close()
+            throw MigrationError.refused("target \(targetHost.name) cannot be reached: \(error)")
+        }
+        let links = MigrationLinks(source: source, target: target, sourceConfig: location.host, targetConfig: targetHost)
+        return try await withClosing(links, close: { await $0.close() }) { links in
+            let plan = try await decide(request, links: links)
+            let record = MigrationRecord(
+                id: UUID().uuidString.lowercased(), vm: request.vm, source: links.sourceConfig.name, target: links.targetConfig.name,
+                mode: plan.plan.kind.rawValue, reason: plan.plan.reason, startedAt: Date(), finishedAt: nil, lastStep: .planned,
+                outcome: nil, error: nil, figures: MigrationFigures(dirtyRatePagesPerSecond: plan.dirtyRateMiBps.map { $0 * 256 }))
+            do {
+                try journal.begin(record, owner: .current())
+            } catch let locked as VMLockedError {
+                throw MigrationError.refused("\(locked)")
+            }
+            emit(.plan(plan.plan))
+            let run = MigrationRun(record: record, plan: plan.plan, details: plan.details, links: links, journal: journal, abort: abort, emit: emit, request: request)
+            return try await run.execute()
+        }
+    }
+
+    private struct Decision {
+        var plan: MigrationPlan
+        var details: VMDetails
+        var dirtyRateMiBps: Double?
+    }
+
+    /// Reads the VM and both hosts, measures the dirty rate when auto must
+    /// choose, and picks the plan.
+    private func decide(_ request: MigrationRequest, links: MigrationLinks) async throws -> Decision {
+        let details = try await links.source.client.call(AgentMethods.VMShow.self, VMRef(name: request.vm), timeout: 15)
+        guard details.info.pid != nil else {
+            throw MigrationError.refused("\(request.vm) is not running on \(links.source.host); moving a stopped VM is not supported yet (start it, or delete it with --keep-disks and create it on the target)")
+        }
+        let sourceInventory = try await links.source.client.call(AgentMethods.Inventory.self, Empty(), timeout: 15)
+        let targetInventory = try await links.target.client.call(AgentMethods.Inventory.self, Empty(), timeout: 15)
+        let hazards = KnownQEMUBugs.hazards(
+            memoryBytes: details.spec.memory.bytes,
+            hosts: [sourceInventory, targetInventory].map { ($0.accelerator.kind, $0.qemu?.version) })
+        let running = details.qemuStatus == "running"
+        var dirty: Double?
+        if request.mode == .auto && running && hazards.isEmpty {
+            emit(.phase("measuring how fast \(request.vm) dirties its memory"))
+            dirty = try? await links.source.client.call(
+                AgentMethods.MigrationMeasureDirtyRate.self, DirtyRateParams(name: request.vm, seconds: 1), timeout: 30
+            ).mibPerSecond
+        }
+        let input = PolicyInputs(
+            mode: request.mode, maxDowntimeMs: request.maxDowntimeMs, bandwidthMiBps: request.bandwidthMiBps,
+            linkMiBps: config.migrationLinkMiBps ?? 1_000, memoryBytes: details.spec.memory.bytes, guestRunning: running,
+            dirtyRateMiBps: dirty, hazards: hazards, allowKnownBugs: request.allowKnownBugs,
+            hostCPUs: min(sourceInventory.cpu.count, targetInventory.cpu.count))
+        do {
+            return Decision(plan: try MigrationPolicy.plan(input), details: details, dirtyRateMiBps: dirty)
+        } catch let error as MigrationPolicyError {
+            throw MigrationError.refused(error.description)
+        }
+    }
+}
+
+/// The two agent connections a migration holds for its whole length.
+struct MigrationLinks: Sendable {
+    let source: AgentLink
+    let target: AgentLink
+    let sourceConfig: CoordConfig.Host
+    let targetConfig: CoordConfig.Host
+
+    func close() async {
+        await source.close()
+        await target.close()
+    }
+}
+
+/// Set by Ctrl-C; read by a migration before its handover.
+final class AbortSignal: Sendable {
+    private let flag = Mutex(false)
+    func raise() { flag.withLock { $0 = true } }
+    var raised: Bool { flag.withLock { $0 } }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import Shared
+import Synchronization
+
+/// The steps of one planned migration, with its rollback. `execute` never
+/// leaves the VM running twice: until the source has stopped for good the
+/// target stays paused, and until the guest is verified on the target the
+/// source QEMU is kept, so it can be resumed.
+struct MigrationRun: Sendable {
+    let record: MigrationRecord
+    let plan: MigrationPlan
+    let details: VMDetails
+    let links: MigrationLinks
+    let journal: MigrationJournal
+    let abort: AbortSignal
+    let emit: @Sendable (MigrationEvent) -> Void
+    let request: MigrationRequest
+
+    static let noProgressLimit: Duration = .seconds(15)
+
+    var id: String { record.id }
+    var vm: String { record.vm }
+    var ref: MigrationRef { MigrationRef(name: vm, migrationID: id) }
+    var source: AgentClient { links.source.client }
+    var target: AgentClient { links.target.client }
+
+    /// How far it got, for the rollback.
+    private final class Reached: Sendable {
+        let state = Mutex((sourceCompleted: false, postcopy: false, targetResumed: false))
+    }
+
+    func execute() async throws -> MigrationReport {
+        let reached = Reached()
+        let started = ContinuousClock.now
+        var figures = record.figures
+        do {
+            // Prepare: the target listens, paused.
+            try journal.step(id, .targetPrepared, detail: "starting QEMU -incoming defer on \(record.target)")
+            emit(.phase("preparing \(record.target)"))
+            let prepared = try await target.call(
+                AgentMethods.MigrationPrepare.self,
+                MigrationPrepareParams(
+                    migrationID: id, spec: details.spec, createdDisks: details.createdDisks ?? [], sourceHost: record.source,
+                    listenAddress: links.targetConfig.migrationAddress, tuning: plan.target),
+                timeout: 90)
+
+            // Perform: the source streams.
+            try journal.step(id, .streaming, detail: "to \(prepared.uri)")
+            emit(.phase(plan.kind == .cold ? "pausing the guest and copying its state" : "streaming memory"))
+            _ = try await source.call(
+                AgentMethods.MigrationStart.self,
+                MigrationStartParams(migrationID: id, name: vm, uri: prepared.uri, targetHost: record.target, tuning: plan.source, pauseFirst: plan.kind == .cold),
+                timeout: 30)
+            try journal.step(id, .switchover, detail: "authorised: the source continues from pre-switchover on its own")
+            let final = try await stream(started: started, reached: reached)
+            figures.setupMs = final.setupTimeMs.map(Double.init)
+            figures.downtimeMsQEMU = final.downtimeMs.map(Double.init)
+            figures.totalMs = final.totalTimeMs.map(Double.init)
+            figures.bytes = final.transferredBytes
+            figures.iterations = final.iterations
+            try journal.step(id, .sourceCompleted, detail: "QEMU status \(final.status), run state \(final.runState ?? "?")")
+            reached.state.withLock { $0.sourceCompleted = true }
+
+            // Finish: the target resumes and the guest must prove it lives.
+            let sourceView = try await source.call(AgentMethods.VMShow.self, VMRef(name: vm), timeout: 15)
+            if !reached.state.withLock({ $0.targetResumed }) {
+                try journal.step(id, .targetResumed, detail: "cont on \(record.target)")
+                try await resumeTarget(reached: reached, sourceView: sourceView, figures: &figures)
+            }
+            emit(.phase("verifying the guest on \(record.target)"))
+            let verifyStart = ContinuousClock.now
+            let verdict = try await GuestVerification.verify(
+                vm: vm, on: target, sourceLast: details.guest.heartbeats > 0 ? sourceView.guest.lastHeartbeat : nil, timeout: request.verifyTimeout)
+            figures.verifyMs = (ContinuousClock.now - verifyStart).milliseconds
+            try journal.update(id, figures: figures)
+            guard verdict.alive else { throw MigrationError.failed("the guest did not survive on \(record.target): \(verdict.detail)") }
+            try journal.step(id, .verified, detail: verdict.detail)
+
+            // Confirm: only now does the source QEMU end.
+            try journal.step(id, .sourceReleased, detail: "quit QEMU on \(record.source)")
+            try await source.call(AgentMethods.MigrationRelease.self, ref, timeout: 60)
+            try journal.step(id, .done, detail: "committed on \(record.target)")
+            _ = try await target.call(AgentMethods.MigrationCommit.self, ref, timeout: 30)
+            figures.totalMs = figures.totalMs ?? (ContinuousClock.now - started).milliseconds
+            try journal.update(id, figures: figures)
+            try journal.finish(id, outcome: .succeeded, error: nil)
+            return report(.succeeded, error: nil, verification: verdict.detail, figures: figures, runsOn: record.target)
+        } catch {
+            let reason = describe(error)
+            try? journal.update(id, figures: figures)
+            // The rollback must run even when Ctrl-C cancelled the task.
+            let outcome = await Task { await rollBack(reason: reason, reached: reached) }.value
+            return report(outcome.outcome, error: reason + (outcome.note.isEmpty ? "" : "; " + outcome.note), verification: nil, figures: figures, runsOn: outcome.runsOn)
+        }
+    }
+
+    /// Polls the source until it has stopped for good (completed), switching
+    /// to post-copy when the plan says so, giving up on stall or timeout.
+    private func stream(started: ContinuousClock.Instant, reached: Reached) async throws -> MigrationProgress {
+        var stall = StallDetector()
+        var postcopyAsked = false
+        let deadline = started + .seconds(plan.timeoutSeconds)
+        var lastMoved = (bytes: UInt64(0), at: ContinuousClock.now)
+        while true {
+            if abort.raised { throw MigrationError.failed("aborted by the operator (Ctrl-C)") }
+            let progress = try await source.call(
+                AgentMethods.MigrationStatus.self,
+                MigrationStatusParams(name: vm, migrationID: id, waitMs: 250, continueAtSwitchover: true), timeout: 30)
+            emit(.progress(progress, elapsed: ContinuousClock.now - started))
+            switch progress.status {
+            case "completed":
+                return progress
+            case "failed", "cancelled", "none":
+                throw MigrationError.failed("QEMU reports the migration \(progress.status)" + (progress.error.map { ": \($0)" } ?? ""))
+            case "postcopy-active":
+                if !reached.state.withLock({ $0.targetResumed }) {
+                    try journal.step(id, .targetResumed, detail: "post-copy: cont on \(record.target)")
+                    var ignored = MigrationFigures()
+                    try await resumeTarget(reached: reached, sourceView: nil, figures: &ignored)
+                }
+                continue
+            default:
+                break
+            }
+            if let iteration = progress.iterations, let remaining = progress.remainingBytes {
+                stall.observe(iteration: iteration, remaining: remaining)
+            }
+            // A stream that moves nothing (a cut link) is given up on long
+            // before TCP would notice.
+            let sent = progress.transferredBytes ?? 0
+            if sent != lastMoved.bytes || progress.status == "pre-switchover" {
+                lastMoved = (sent, ContinuousClock.now)
+            } else if ContinuousClock.now - lastMoved.at > MigrationRun.noProgressLimit {
+                throw MigrationError.failed("no data moved for \(MigrationRun.noProgressLimit) (status \(progress.status)): the migration network to \(record.target) looks cut")
+            }
+            let wantPostcopy = plan.kind == .postcopy && (progress.iterations ?? 0) >= 2
+                || plan.postcopyOnStall && stall.stalled
+            if wantPostcopy && !postcopyAsked && progress.status == "active" {
+                postcopyAsked = true
+                emit(.note(plan.kind == .postcopy ? "first pass sent: switching to post-copy" : "pre-copy stalled: switching to post-copy"))
+                try journal.step(id, .switchover, detail: "migrate-start-postcopy")
+                reached.state.withLock { $0.postcopy = true }
+                _ = try await source.call(AgentMethods.MigrationStartPostcopy.self, ref, timeout: 30)
+            }
+            if ContinuousClock.now > deadline && !reached.state.withLock({ $0.postcopy }) {
+                throw MigrationError.failed("not done after \(Int(plan.timeoutSeconds)) s (\(MigrationPolicy.secondsPerGiB) s per GiB of RAM)"
+                    + (stall.stalled ? "; pre-copy stalled: the guest dirties memory faster than it can be sent" : ""))
+            }
+        }
+    }
+
+    private func resumeTarget(reached: Reached, sourceView: VMDetails?, figures: inout MigrationFigures) async throws {
+        let resumed = try await target.call(AgentMethods.MigrationResumeTarget.self, ref, timeout: 30)
+        reached.state.withLock { $0.targetResumed = true }
+        if let lastLine = sourceView?.consoleModifiedAt, let first = resumed.firstHeartbeatAt {
+            figures.downtimeMsGuest = max(0, first.timeIntervalSince(lastLine) * 1000)
+        }
+    }
+
+    /// Puts things back so the VM runs on the source alone. Before the
+    /// source completed, QEMU's own migration is cancelled; after it (a
+    /// guest broken on the target), the target is destroyed first and the
+    /// source, still holding the switchover state, resumes.
+    private func rollBack(reason: String, reached: Reached) async -> (outcome: MigrationOutcome, note: String, runsOn: String?) {
+        let state = reached.state.withLock { $0 }
+        if state.postcopy {
+            try? journal.step(id, .failed, detail: reason)
+            try? journal.finish(id, outcome: .failed, error: reason + " (after post-copy began: the guest's RAM is split between the hosts; run coord recover)")
+            return (.failed, "post-copy had begun, so it cannot be rolled back", nil)
+        }
+        emit(.phase("rolling back: \(vm) stays on \(record.source)"))
+        try? journal.step(id, .rollingBack, detail: reason)
+        // The guest must never run twice: once the source has completed, the
+        // target (which may be running) goes first; before that the target
+        // is paused, and resuming the source first shortens the guest's pause.
+        let targetFirst = state.sourceCompleted
+        do {
+            if targetFirst { try await target.call(AgentMethods.MigrationAbortIncoming.self, ref, timeout: 60) }
+            _ = try await source.call(AgentMethods.MigrationRollback.self, ref, timeout: 60)
+        } catch {
+            return (.failed, "rollback incomplete (\(describe(error))); run coord recover", nil)
+        }
+        if !targetFirst {
+            do {
+                try await target.call(AgentMethods.MigrationAbortIncoming.self, ref, timeout: 60)
+            } catch {
+                // The guest runs on the source; the target's paused QEMU waits for coord recover.
+                return (.rolledBack, "the guest runs on \(record.source), but \(record.target) did not answer (\(describe(error))): its paused incoming QEMU is removed by coord recover", record.source)
+            }
+        }
+        try? journal.step(id, .rolledBack, detail: "target QEMU destroyed; the guest runs on \(record.source)")
+        try? journal.finish(id, outcome: .rolledBack, error: reason)
+        return (.rolledBack, "", record.source)
+    }
+
+    private func report(_ outcome: MigrationOutcome, error: String?, verification: String?, figures: MigrationFigures, runsOn: String?) -> MigrationReport {
+        MigrationReport(
+            id: id, vm: vm, source: record.source, target: record.target, mode: plan.kind.rawValue, reason: plan.reason,
+            outcome: outcome, error: error, verification: verification, figures: figures, runsOn: runsOn)
+    }
+
+    private func describe(_ error: any Error) -> String {
+        if let agent = error as? AgentError { return agent.message }
+        return "\(error)"
+    }
+}
+
+extension Duration {
+    var milliseconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
+    }
+}
