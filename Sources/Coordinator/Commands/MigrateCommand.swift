@@ -1,5 +1,5 @@
 import ArgumentParser
-import Dispatch
+@preconcurrency import Dispatch
 import Foundation
 import Shared
 
@@ -87,7 +87,7 @@ struct MigrateCommand: AsyncParsableCommand {
 extension MigrationMode: ExpressibleByArgument {}
 
 /// Turns SIGINT into a call, once, instead of killing coord mid-migration.
-final class InterruptWatch: Sendable {
+final class InterruptWatch: @unchecked Sendable {  // the source is only resumed and cancelled
     private let source: any DispatchSourceSignal
 
     init(_ onInterrupt: @escaping @Sendable () -> Void) {

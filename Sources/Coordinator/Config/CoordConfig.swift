@@ -12,6 +12,7 @@ import Yams
 /// user: root
 /// connectTimeoutSeconds: 5
 /// requestTimeoutSeconds: 30
+/// journal: /var/lib/coord/coord.sqlite  # default: $XDG_STATE_HOME/coord/coord.sqlite or ~/.local/state/coord/coord.sqlite
 /// hosts:
 ///   - name: h1
 ///     address: 198.51.100.11
@@ -48,6 +49,8 @@ struct CoordConfig: Codable, Sendable, Equatable {
     /// What the migration network carries, MiB/s: the migration policy's
     /// estimate of the link, and the default bandwidth cap (1000 if unset).
     var migrationLinkMiBps: Double?
+    /// The SQLite state store; see `journalPath()` for the default.
+    var journal: String?
 
     static let defaultAgentSocket = "/run/ferry/agent.sock"
     static let defaultAgentCommand = "ferry-agent"
@@ -71,6 +74,7 @@ extension CoordConfig {
         let base = (path as NSString).deletingLastPathComponent
         config.knownHosts = resolve(config.knownHosts, against: base)
         config.identityFile = config.identityFile.map { resolve($0, against: base) }
+        config.journal = config.journal.map { resolve($0, against: base) }
         for index in config.hosts.indices {
             config.hosts[index].identityFile = config.hosts[index].identityFile.map { resolve($0, against: base) }
         }

@@ -78,7 +78,7 @@ struct MigrationRun: Sendable {
 
             // Confirm: only now does the source QEMU end.
             try journal.step(id, .sourceReleased, detail: "quit QEMU on \(record.source)")
-            try await source.call(AgentMethods.MigrationRelease.self, ref, timeout: 60)
+            _ = try await source.call(AgentMethods.MigrationRelease.self, ref, timeout: 60)
             try journal.step(id, .done, detail: "committed on \(record.target)")
             _ = try await target.call(AgentMethods.MigrationCommit.self, ref, timeout: 30)
             figures.totalMs = figures.totalMs ?? (ContinuousClock.now - started).milliseconds
@@ -175,14 +175,14 @@ struct MigrationRun: Sendable {
         // is paused, and resuming the source first shortens the guest's pause.
         let targetFirst = state.sourceCompleted
         do {
-            if targetFirst { try await target.call(AgentMethods.MigrationAbortIncoming.self, ref, timeout: 60) }
+            if targetFirst { _ = try await target.call(AgentMethods.MigrationAbortIncoming.self, ref, timeout: 60) }
             _ = try await source.call(AgentMethods.MigrationRollback.self, ref, timeout: 60)
         } catch {
             return (.failed, "rollback incomplete (\(describe(error))); run coord recover", nil)
         }
         if !targetFirst {
             do {
-                try await target.call(AgentMethods.MigrationAbortIncoming.self, ref, timeout: 60)
+                _ = try await target.call(AgentMethods.MigrationAbortIncoming.self, ref, timeout: 60)
             } catch {
                 // The guest runs on the source; the target's paused QEMU waits for coord recover.
                 return (.rolledBack, "the guest runs on \(record.source), but \(record.target) did not answer (\(describe(error))): its paused incoming QEMU is removed by coord recover", record.source)

@@ -74,7 +74,7 @@ struct MigrationSettler: Sendable {
             if verdict.alive {
                 try journal.step(record.id, .verified, detail: "recover: " + verdict.detail)
                 try journal.step(record.id, .sourceReleased, detail: "recover: quit QEMU on \(record.source)")
-                try await source.call(AgentMethods.MigrationRelease.self, ref, timeout: 60)
+                _ = try await source.call(AgentMethods.MigrationRelease.self, ref, timeout: 60)
                 _ = try await target.call(AgentMethods.MigrationCommit.self, ref, timeout: 30)
                 return try finish(record, .succeeded, runsOn: record.target, "finished forward: \(verdict.detail)")
             }
@@ -83,7 +83,7 @@ struct MigrationSettler: Sendable {
 
         // Everything else goes back to the source.
         try journal.step(record.id, .rollingBack, detail: "recover")
-        if onTarget != nil { try await target.call(AgentMethods.MigrationAbortIncoming.self, ref, timeout: 60) }
+        if onTarget != nil { _ = try await target.call(AgentMethods.MigrationAbortIncoming.self, ref, timeout: 60) }
         if onSource?.info.state == .migrating || onSource?.info.state == .running {
             _ = try await source.call(AgentMethods.MigrationRollback.self, ref, timeout: 60)
         }

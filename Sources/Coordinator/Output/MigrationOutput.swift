@@ -71,7 +71,7 @@ final class MigrationOutput: Sendable {
         text += String(format: "  [%.1fs]", elapsed.milliseconds / 1000)
         if isTerminal {
             print("\r\u{1B}[2K" + text, terminator: "")
-            fflush(stdout)
+            fflush(nil)
             state.withLock { $0.lineOpen = true }
         } else {
             let now = ContinuousClock.now
@@ -104,13 +104,13 @@ final class MigrationOutput: Sendable {
     private func emit(_ object: [String: any Sendable]) {
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
         print(String(decoding: data, as: UTF8.self))
-        fflush(stdout)
+        fflush(nil)
     }
 
     private func emitEncodable<T: Encodable>(_ value: T) {
         guard let data = try? AgentProtocol.encoder().encode(value) else { return }
         print(String(decoding: data, as: UTF8.self))
-        fflush(stdout)
+        fflush(nil)
     }
 
     private struct ProgressLine: Encodable {
