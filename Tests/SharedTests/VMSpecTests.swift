@@ -88,4 +88,13 @@ import Testing
         #expect(damaged.sequenceRegressions == 1 && damaged.corruptLines == 1 && damaged.diskGaps == 1 && damaged.memcheckOK == false)
         #expect(!damaged.intact)
     }
+
+    /// A heartbeat line still being written ("seq=496" of "seq=4968") must
+    /// not count: it once made a live guest look restarted.
+    @Test func aCutLastLineIsNotRead() {
+        let status = GuestConsole.status(of: "FERRY hb seq=4967 mono=1 real=1\nFERRY hb seq=496")
+        #expect(status.firstHeartbeat == 4967 && status.lastHeartbeat == 4967 && status.heartbeats == 1)
+        #expect(GuestConsole.status(of: "FERRY hb seq=12").heartbeats == 0)
+        #expect(GuestConsole.status(of: "FERRY hb seq=12\r\n").lastHeartbeat == 12)
+    }
 }

@@ -58,7 +58,7 @@ extension VMSupervisor {
     func resumeTarget(_ ref: MigrationRef) async throws -> MigrationResumeResult {
         _ = try held(ref, as: .incoming)
         let consoleStart = consoleSize(ref.name)
-        let resumedAt = try await withQMP(ref.name, timeout: .seconds(5)) { qmp in
+        let resumedAt = try await withQMP(ref.name, timeout: .seconds(5)) { qmp -> Date in
             let info = try await qmp.queryMigrate()
             let run = try await qmp.runState()
             if run == .running { return Date() }
@@ -70,7 +70,7 @@ extension VMSupervisor {
         }
         let first = await firstHeartbeat(ref.name, after: consoleStart, within: .seconds(5))
         logger.info("migrated guest resumed", metadata: ["vm": "\(ref.name)", "migration": "\(ref.migrationID)"])
-        return MigrationResumeResult(vm: try info(ref.name), firstHeartbeatAt: first?.at, firstHeartbeat: first?.seq, resumedAt: resumedAt)
+        return MigrationResumeResult(vm: try info(ref.name), firstHeartbeatAtEpoch: first?.at.timeIntervalSince1970, firstHeartbeat: first?.seq, resumedAtEpoch: resumedAt.timeIntervalSince1970)
     }
 
     func commitIncoming(_ ref: MigrationRef) throws -> VMInfo {

@@ -83,7 +83,7 @@ actor VMSupervisor {
         let record = try existing(name)
         var details = VMDetails(
             info: info(name, record), spec: record.spec, qemuStatus: nil, consolePath: paths(name).console,
-            consoleModifiedAt: (try? FileManager.default.attributesOfItem(atPath: paths(name).console))?[.modificationDate] as? Date,
+            consoleModifiedAtEpoch: Self.modificationEpoch(paths(name).console),
             guest: GuestConsole.status(of: consoleTail(name, bytes: 256 << 10)))
         details.createdDisks = record.createdDisks
         if details.info.pid != nil, busy[name] == nil {
@@ -228,6 +228,13 @@ actor VMSupervisor {
     }
 
     // MARK: Helpers
+
+    /// A file's mtime with its nanoseconds, seconds since 1970.
+    static func modificationEpoch(_ path: String) -> Double? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+    }
 
     func existing(_ name: String) throws -> VMRecord {
         if let problem = VMName.problem(name) { throw AgentError(.invalidParams, problem.description) }

@@ -68,6 +68,7 @@ struct MigrateCommand: AsyncParsableCommand {
         let interrupt = InterruptWatch { abort.raise() }
         defer { interrupt.cancel() }
         let output = MigrationOutput(json: json)
+        try await settleOrphans(config: config, journal: journal)
         let executor = MigrationExecutor(config: config, journal: journal, abort: abort, emit: { output.show($0) })
         let request = MigrationRequest(
             vm: name, target: target, mode: mode, maxDowntimeMs: maxDowntime, bandwidthMiBps: bandwidth,
@@ -81,6 +82,20 @@ struct MigrateCommand: AsyncParsableCommand {
         }
         output.finish(report)
         if report.outcome != .succeeded { throw ExitCode.failure }
+    }
+}
+
+extension MigrateCommand {
+    /// Settles unfinished migrations whose coord is gone, as `coord recover`
+    /// would, so a crash never leaves a VM half-moved behind a new request.
+    func settleOrphans(config: CoordConfig, journal: MigrationJournal) async throws {
+        let json = self.json
+        for record in try journal.unfinished() {
+            guard let holder = try journal.lockHolder(vm: record.vm), case .dead = holder.owner.liveness() else { continue }
+            if !json { print("settling migration \(record.id) of \(record.vm), left unfinished by a coord that is gone") }
+            let result = await MigrationSettler(config: config, journal: journal, emit: { if !json { print("  " + $0) } }).settle(record)
+            if !json { print("  \(result.detail)") }
+        }
     }
 }
 

@@ -37,7 +37,9 @@ enum GuestVerification {
             return GuestVerdict(
                 alive: false,
                 detail: "the heartbeat did not continue: the source's last was \(sourceLast), the target's first is \(first)"
-                    + (first < sourceLast ? " (the guest restarted)" : ""), heartbeatChecked: true)
+                    + (first < 50 && sourceLast > 100 ? " (the guest rebooted)"
+                        : first <= sourceLast ? " (its memory came over stale: pages were lost in the migration)" : " (beats were lost)"),
+                heartbeatChecked: true)
         }
         if target.heartbeats >= heartbeatsWanted, target.memcheckOK == true {
             return GuestVerdict(

@@ -44,6 +44,8 @@ struct MigrationExecutor: Sendable {
                 try journal.begin(record, owner: .current())
             } catch let locked as VMLockedError {
                 throw MigrationError.refused("\(locked)")
+            } catch let stale as VMNeedsRecoveryError {
+                throw MigrationError.refused("\(stale)")
             }
             emit(.plan(plan.plan))
             let run = MigrationRun(record: record, plan: plan.plan, details: plan.details, links: links, journal: journal, abort: abort, emit: emit, request: request)

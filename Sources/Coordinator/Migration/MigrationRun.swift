@@ -55,17 +55,21 @@ struct MigrationRun: Sendable {
             let final = try await stream(started: started, reached: reached)
             figures.setupMs = final.setupTimeMs.map(Double.init)
             figures.downtimeMsQEMU = final.downtimeMs.map(Double.init)
-            figures.totalMs = final.totalTimeMs.map(Double.init)
             figures.bytes = final.transferredBytes
             figures.iterations = final.iterations
             try journal.step(id, .sourceCompleted, detail: "QEMU status \(final.status), run state \(final.runState ?? "?")")
             reached.state.withLock { $0.sourceCompleted = true }
 
-            // Finish: the target resumes and the guest must prove it lives.
-            let sourceView = try await source.call(AgentMethods.VMShow.self, VMRef(name: vm), timeout: 15)
+            // Finish: the target resumes at once (every millisecond here is
+            // the guest's downtime), then the guest must prove it lives.
+            var resumed: MigrationResumeResult?
             if !reached.state.withLock({ $0.targetResumed }) {
                 try journal.step(id, .targetResumed, detail: "cont on \(record.target)")
-                try await resumeTarget(reached: reached, sourceView: sourceView, figures: &figures)
+                resumed = try await resumeTarget(reached: reached)
+            }
+            let sourceView = try await source.call(AgentMethods.VMShow.self, VMRef(name: vm), timeout: 15)
+            if let lastLine = sourceView.consoleModifiedAtEpoch, let first = resumed?.firstHeartbeatAtEpoch {
+                figures.downtimeMsGuest = max(0, (first - lastLine) * 1000)
             }
             emit(.phase("verifying the guest on \(record.target)"))
             let verifyStart = ContinuousClock.now
@@ -81,7 +85,8 @@ struct MigrationRun: Sendable {
             _ = try await source.call(AgentMethods.MigrationRelease.self, ref, timeout: 60)
             try journal.step(id, .done, detail: "committed on \(record.target)")
             _ = try await target.call(AgentMethods.MigrationCommit.self, ref, timeout: 30)
-            figures.totalMs = figures.totalMs ?? (ContinuousClock.now - started).milliseconds
+            // From the first step to the commit: what the operator waits for.
+            figures.totalMs = (ContinuousClock.now - started).milliseconds
             try journal.update(id, figures: figures)
             try journal.finish(id, outcome: .succeeded, error: nil)
             return report(.succeeded, error: nil, verification: verdict.detail, figures: figures, runsOn: record.target)
@@ -115,8 +120,7 @@ struct MigrationRun: Sendable {
             case "postcopy-active":
                 if !reached.state.withLock({ $0.targetResumed }) {
                     try journal.step(id, .targetResumed, detail: "post-copy: cont on \(record.target)")
-                    var ignored = MigrationFigures()
-                    try await resumeTarget(reached: reached, sourceView: nil, figures: &ignored)
+                    _ = try await resumeTarget(reached: reached)
                 }
                 continue
             default:
@@ -149,12 +153,10 @@ struct MigrationRun: Sendable {
         }
     }
 
-    private func resumeTarget(reached: Reached, sourceView: VMDetails?, figures: inout MigrationFigures) async throws {
+    private func resumeTarget(reached: Reached) async throws -> MigrationResumeResult {
         let resumed = try await target.call(AgentMethods.MigrationResumeTarget.self, ref, timeout: 30)
         reached.state.withLock { $0.targetResumed = true }
-        if let lastLine = sourceView?.consoleModifiedAt, let first = resumed.firstHeartbeatAt {
-            figures.downtimeMsGuest = max(0, first.timeIntervalSince(lastLine) * 1000)
-        }
+        return resumed
     }
 
     /// Puts things back so the VM runs on the source alone. Before the

@@ -26,7 +26,13 @@ public enum GuestConsole {
     /// Folds console text into a status. Kernel messages can cut into a line,
     /// so anything that does not start with `FERRY ` is ignored.
     public static func read(_ text: String, into status: inout GuestStatus) {
-        for rawLine in text.split(whereSeparator: \.isNewline) {  // "\r\n" is one Character
+        // A last line without its newline may be cut short (the guest is
+        // still writing it, or it was split by a migration): leave it out.
+        var complete = Substring(text)
+        if let last = complete.last, !last.isNewline {
+            complete = complete.lastIndex(where: \.isNewline).map { complete[...$0] } ?? ""
+        }
+        for rawLine in complete.split(whereSeparator: \.isNewline) {  // "\r\n" is one Character
             guard rawLine.hasPrefix("FERRY ") else { continue }
             let words = rawLine.dropFirst(6).split(separator: " ")
             guard let kind = words.first else { continue }

@@ -245,15 +245,17 @@ public struct MigrationProgress: Codable, Sendable, Equatable {
 public struct MigrationResumeResult: Codable, Sendable, Equatable {
     public var vm: VMInfo
     /// When the target agent saw the guest's first heartbeat line appear on
-    /// the console after `cont` (its wall clock); nil if none came in time.
-    public var firstHeartbeatAt: Date?
+    /// the console after `cont`: its wall clock, seconds since 1970 (a plain
+    /// number: ISO 8601 dates on the wire drop the milliseconds); nil if none
+    /// came in time.
+    public var firstHeartbeatAtEpoch: Double?
     public var firstHeartbeat: UInt64?
-    /// When `cont` was sent.
-    public var resumedAt: Date
-    public init(vm: VMInfo, firstHeartbeatAt: Date?, firstHeartbeat: UInt64?, resumedAt: Date) {
+    /// When `cont` was sent, seconds since 1970.
+    public var resumedAtEpoch: Double
+    public init(vm: VMInfo, firstHeartbeatAtEpoch: Double?, firstHeartbeat: UInt64?, resumedAtEpoch: Double) {
         self.vm = vm
-        self.firstHeartbeatAt = firstHeartbeatAt
+        self.firstHeartbeatAtEpoch = firstHeartbeatAtEpoch
         self.firstHeartbeat = firstHeartbeat
-        self.resumedAt = resumedAt
+        self.resumedAtEpoch = resumedAtEpoch
     }
 }

@@ -180,18 +180,19 @@ public struct VMDetails: Codable, Sendable, Equatable {
     public var qemuStatus: String?
     public var consolePath: String
     /// When the console log was last written: after a migration away, the
-    /// moment the source's guest printed its last line.
-    public var consoleModifiedAt: Date?
+    /// moment the source's guest printed its last line. Seconds since 1970,
+    /// a plain number so the milliseconds survive the wire.
+    public var consoleModifiedAtEpoch: Double?
     /// Disk images Ferry created for the VM (removed when it is deleted).
     public var createdDisks: [String]?
     public var guest: GuestStatus
 
-    public init(info: VMInfo, spec: VMSpec, qemuStatus: String?, consolePath: String, consoleModifiedAt: Date? = nil, guest: GuestStatus) {
+    public init(info: VMInfo, spec: VMSpec, qemuStatus: String?, consolePath: String, consoleModifiedAtEpoch: Double? = nil, guest: GuestStatus) {
         self.info = info
         self.spec = spec
         self.qemuStatus = qemuStatus
         self.consolePath = consolePath
-        self.consoleModifiedAt = consoleModifiedAt
+        self.consoleModifiedAtEpoch = consoleModifiedAtEpoch
         self.guest = guest
     }
 }
