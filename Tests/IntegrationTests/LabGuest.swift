@@ -13,6 +13,8 @@ struct LabGuest {
     var cpuModel = "qemu64"
     var withDisk = true
     var withNIC = true
+    /// More `ferry.*` settings for the workload (guest/README.md).
+    var extraCmdline = ""
 
     var address: String { "198.51.100.\(octet)" }
     var diskURL: String { "nfs://198.51.100.2/ferry/\(name).qcow2" }
@@ -27,7 +29,7 @@ struct LabGuest {
             boot:
               kernel: \(labDir)/guest/vmlinux
               initrd: \(labDir)/guest/initramfs.gz
-              cmdline: "console=ttyS0 quiet panic=-1 ferry.name=\(name) ferry.dirty_mib=\(dirtyMiB) ferry.dirty_rate=\(dirtyRate) ferry.ip=\(address)/24\(withDisk ? " ferry.disk=/dev/vda" : "")"
+              cmdline: "console=ttyS0 quiet panic=-1 ferry.name=\(name) ferry.dirty_mib=\(dirtyMiB) ferry.dirty_rate=\(dirtyRate) ferry.ip=\(address)/24\(withDisk ? " ferry.disk=/dev/vda" : "")\(extraCmdline.isEmpty ? "" : " " + extraCmdline)"
 
             """
         if withDisk { text += "disks:\n  - {url: \"\(diskURL)\", format: qcow2, size: 32M}\n" }
