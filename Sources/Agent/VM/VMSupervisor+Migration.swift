@@ -120,6 +120,7 @@ extension VMSupervisor {
                 try await qmp.setMigrationParameters(tuning.parameters)
                 if params.pauseFirst { try await qmp.stop() }
                 try await qmp.migrate(uri: params.uri)
+                if params.startPostcopy { try await qmp.migrateStartPostcopy() }
                 return MigrationProgress(try await qmp.queryMigrate(), runState: try await qmp.runState().rawValue)
             }
             logger.info("outgoing migration started", metadata: ["vm": "\(params.name)", "migration": "\(params.migrationID)", "uri": "\(params.uri)"])

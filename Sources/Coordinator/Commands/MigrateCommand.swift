@@ -21,7 +21,7 @@ struct MigrateCommand: AsyncParsableCommand {
             hypervisor bug makes live modes unsafe for this VM. The choice and the reason \
             are printed and journaled.
               live      pre-copy with auto-converge.
-              postcopy  one pre-copy pass, then the guest runs on the target and pulls the \
+              postcopy  the guest moves to the target almost at once and pulls its memory \
             rest. Cannot be rolled back once it has switched.
               cold      pause the guest, copy its state, resume it on the target.
 

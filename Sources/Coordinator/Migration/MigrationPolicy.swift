@@ -28,7 +28,8 @@ struct MigrationPlan: Sendable, Equatable {
     enum Kind: String, Codable, Sendable {
         /// Pre-copy; `postcopyOnStall` may switch it to post-copy.
         case live
-        /// Pre-copy for one pass, then post-copy.
+        /// Post-copy from the start: the guest runs on the target while its
+        /// memory is pulled from the source.
         case postcopy
         /// Stop the guest, stream its state, resume it on the target.
         case cold
@@ -95,7 +96,7 @@ enum MigrationPolicy {
         case .live, .postcopy:
             if !unsafeHere.isEmpty && !input.allowKnownBugs { throw MigrationPolicyError.unsafe(mode: input.mode, hazards: unsafeHere) }
             if input.mode == .postcopy {
-                return tuned(.postcopy, postcopy: true, autoConverge: false, multifd: false, reason: "post-copy was asked for: one pre-copy pass, then the guest runs on the target and pulls the rest")
+                return tuned(.postcopy, postcopy: true, autoConverge: false, multifd: false, reason: "post-copy was asked for: the guest runs on the target almost at once and pulls its memory from the source")
             }
             return tuned(.live, postcopy: false, autoConverge: true, multifd: false, reason: "pre-copy was asked for (auto-converge throttles the guest if it does not converge)")
         case .auto:
@@ -122,7 +123,7 @@ enum MigrationPolicy {
                          reason: "\(rateText): pre-copy should converge, with auto-converge and post-copy if progress stalls\(multifdNote)")
         }
         return tuned(.postcopy, postcopy: true, autoConverge: false, multifd: false,
-                     reason: "\(rateText): the guest dirties memory faster than pre-copy can send it; post-copy after one pass")
+                     reason: "\(rateText): the guest dirties memory faster than pre-copy can send it; post-copy")
     }
 
     private static func format(_ value: Double) -> String {

@@ -27,6 +27,8 @@ struct MigrationRun: Sendable {
     /// How far it got, for the rollback.
     private final class Reached: Sendable {
         let state = Mutex((sourceCompleted: false, postcopy: false, targetResumed: false))
+        /// The target's answer to resume (in post-copy it comes mid-stream).
+        let resumed = Mutex<MigrationResumeResult?>(nil)
     }
 
     func execute() async throws -> MigrationReport {
@@ -46,10 +48,13 @@ struct MigrationRun: Sendable {
 
             // Perform: the source streams.
             try journal.step(id, .streaming, detail: "to \(prepared.uri)")
-            emit(.phase(plan.kind == .cold ? "pausing the guest and copying its state" : "streaming memory"))
+            emit(.phase(plan.kind == .cold ? "pausing the guest and copying its state" : plan.kind == .postcopy ? "switching to post-copy at once" : "streaming memory"))
+            if plan.kind == .postcopy { reached.state.withLock { $0.postcopy = true } }
             _ = try await source.call(
                 AgentMethods.MigrationStart.self,
-                MigrationStartParams(migrationID: id, name: vm, uri: prepared.uri, targetHost: record.target, tuning: plan.source, pauseFirst: plan.kind == .cold),
+                MigrationStartParams(
+                    migrationID: id, name: vm, uri: prepared.uri, targetHost: record.target, tuning: plan.source,
+                    pauseFirst: plan.kind == .cold, startPostcopy: plan.kind == .postcopy),
                 timeout: 30)
             try journal.step(id, .switchover, detail: "authorised: the source continues from pre-switchover on its own")
             let final = try await stream(started: started, reached: reached)
@@ -62,11 +67,11 @@ struct MigrationRun: Sendable {
 
             // Finish: the target resumes at once (every millisecond here is
             // the guest's downtime), then the guest must prove it lives.
-            var resumed: MigrationResumeResult?
             if !reached.state.withLock({ $0.targetResumed }) {
                 try journal.step(id, .targetResumed, detail: "cont on \(record.target)")
-                resumed = try await resumeTarget(reached: reached)
+                _ = try await resumeTarget(reached: reached)
             }
+            let resumed = reached.resumed.withLock { $0 }
             let sourceView = try await source.call(AgentMethods.VMShow.self, VMRef(name: vm), timeout: 15)
             if let lastLine = sourceView.consoleModifiedAtEpoch, let first = resumed?.firstHeartbeatAtEpoch {
                 figures.downtimeMsGuest = max(0, (first - lastLine) * 1000)
@@ -137,11 +142,11 @@ struct MigrationRun: Sendable {
             } else if ContinuousClock.now - lastMoved.at > MigrationRun.noProgressLimit {
                 throw MigrationError.failed("no data moved for \(MigrationRun.noProgressLimit) (status \(progress.status)): the migration network to \(record.target) looks cut")
             }
-            let wantPostcopy = plan.kind == .postcopy && (progress.iterations ?? 0) >= 2
-                || plan.postcopyOnStall && stall.stalled
+            // Post-copy as a fallback when pre-copy stalls.
+            let wantPostcopy = plan.postcopyOnStall && stall.stalled
             if wantPostcopy && !postcopyAsked && progress.status == "active" {
                 postcopyAsked = true
-                emit(.note(plan.kind == .postcopy ? "first pass sent: switching to post-copy" : "pre-copy stalled: switching to post-copy"))
+                emit(.note(plan.kind == .postcopy ? "switching to post-copy" : "pre-copy stalled: switching to post-copy"))
                 try journal.step(id, .switchover, detail: "migrate-start-postcopy")
                 reached.state.withLock { $0.postcopy = true }
                 _ = try await source.call(AgentMethods.MigrationStartPostcopy.self, ref, timeout: 30)
@@ -156,6 +161,7 @@ struct MigrationRun: Sendable {
     private func resumeTarget(reached: Reached) async throws -> MigrationResumeResult {
         let resumed = try await target.call(AgentMethods.MigrationResumeTarget.self, ref, timeout: 30)
         reached.state.withLock { $0.targetResumed = true }
+        reached.resumed.withLock { $0 = resumed }
         return resumed
     }
 
@@ -165,7 +171,11 @@ struct MigrationRun: Sendable {
     /// source, still holding the switchover state, resumes.
     private func rollBack(reason: String, reached: Reached) async -> (outcome: MigrationOutcome, note: String, runsOn: String?) {
         let state = reached.state.withLock { $0 }
-        if state.postcopy {
+        // Post-copy asked for is not post-copy begun: QEMU's word decides.
+        let sourceStatus = state.postcopy
+            ? (try? await source.call(AgentMethods.MigrationStatus.self, MigrationStatusParams(name: vm, migrationID: id), timeout: 30))?.status
+            : nil
+        if state.postcopy && (state.targetResumed || sourceStatus == nil || sourceStatus?.hasPrefix("postcopy") == true || sourceStatus == "completed") {
             try? journal.step(id, .failed, detail: reason)
             try? journal.finish(id, outcome: .failed, error: reason + " (after post-copy began: the guest's RAM is split between the hosts; run coord recover)")
             return (.failed, "post-copy had begun, so it cannot be rolled back", nil)

@@ -187,13 +187,18 @@ public struct MigrationStartParams: Codable, Sendable, Equatable {
     public var tuning: MigrationTuning
     /// Stop the guest's vCPUs first: a cold (stop-and-copy) migration.
     public var pauseFirst: Bool
-    public init(migrationID: String, name: String, uri: String, targetHost: String, tuning: MigrationTuning, pauseFirst: Bool) {
+    /// Ask for post-copy right after starting (QEMU switches at its next loop).
+    public var startPostcopy: Bool
+    public init(
+        migrationID: String, name: String, uri: String, targetHost: String, tuning: MigrationTuning, pauseFirst: Bool, startPostcopy: Bool = false
+    ) {
         self.migrationID = migrationID
         self.name = name
         self.uri = uri
         self.targetHost = targetHost
         self.tuning = tuning
         self.pauseFirst = pauseFirst
+        self.startPostcopy = startPostcopy
     }
 }
 
