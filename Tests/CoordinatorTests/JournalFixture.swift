@@ -26,8 +26,7 @@ enum JournalFixture {
         if let folder { try? FileManager.default.removeItem(atPath: folder) }
     }
 
-    /// Exactly representable in both the record and the journal's REAL
-    /// seconds, so records compare equal after a round trip.
+    /// A fixed time, `seconds` after an arbitrary start.
     static func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: 1_760_000_000 + seconds) }
 
     static func record(_ vm: String = "vm1", id: String = UUID().uuidString, at seconds: Double = 0) -> MigrationRecord {

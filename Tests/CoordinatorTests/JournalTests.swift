@@ -27,6 +27,20 @@ import Testing
         #expect(read == record)
     }
 
+    /// Any Date, not only round ones, and the lock owner read back equal.
+    @Test(arguments: JournalStore.allCases)
+    func datesAndOwnersReadBackExactly(store: JournalStore) throws {
+        let (journal, folder) = try store.open()
+        defer { JournalFixture.remove(folder) }
+        for _ in 0..<50 {
+            var record = JournalFixture.record(UUID().uuidString)
+            record.startedAt = Date(timeIntervalSinceNow: .random(in: -1e8...1e8))
+            try journal.begin(record, owner: .current())
+            #expect(try journal.record(record.id) == record)
+            #expect(try journal.lockHolder(vm: record.vm)?.owner == .current())
+        }
+    }
+
     @Test(arguments: JournalStore.allCases)
     func stepsComeBackInOrder(store: JournalStore) throws {
         let (journal, folder) = try store.open()
