@@ -16,7 +16,11 @@ struct Coord: AsyncParsableCommand {
             is documented in docs/json.md. The exit status is non-zero whenever \
             anything asked for did not happen.
             """,
-        subcommands: [HostsCommand.self, HostCommand.self, VMsCommand.self, VMCommand.self, MigrateCommand.self, RecoverCommand.self, SnapshotCommand.self, BalanceCommand.self, BenchPlannerCommand.self]
+        subcommands: [
+            HostsCommand.self, HostCommand.self, MaintenanceCommand.self, VMsCommand.self, VMCommand.self,
+            MigrateCommand.self, HistoryCommand.self, RecoverCommand.self,
+            SnapshotCommand.self, BalanceCommand.self, BenchPlannerCommand.self,
+        ]
     )
 
     @OptionGroup var global: GlobalOptions

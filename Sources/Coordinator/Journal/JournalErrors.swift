@@ -9,8 +9,8 @@ struct VMLockedError: Error, CustomStringConvertible {
     var description: String {
         let whose = owner.hostname == ProcessIdentity.hostname()
             ? "\(owner.summary), which is still alive"
-            : "\(owner.summary); that is another machine, so this coord cannot tell whether it is alive"
-        return "\(vm) is locked by migration \(migrationID) (\(whose)); wait for it to finish, "
+            : "\(owner.summary), another machine, so this coord cannot tell whether it is alive"
+        return "\(vm) is locked by migration \(migrationID) of \(whose); wait for it to finish, "
             + "or once that coordinator is gone for good, run `coord recover`"
     }
 }

@@ -81,8 +81,11 @@ enum JournalRow {
     }
 }
 
-/// Dates as stored: seconds since 1970, to about a microsecond.
+/// Dates as stored: REAL seconds since 2001-01-01 UTC, which is how `Date`
+/// holds them, so every date reads back exactly equal (seconds since 1970
+/// would lose the last bit now and then, and records would compare unequal).
+/// In the sqlite3 shell: `datetime(startedAt + 978307200, 'unixepoch')`.
 enum JournalTime {
-    static func seconds(_ date: Date) -> Double { date.timeIntervalSince1970 }
-    static func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: seconds) }
+    static func seconds(_ date: Date) -> Double { date.timeIntervalSinceReferenceDate }
+    static func date(_ seconds: Double) -> Date { Date(timeIntervalSinceReferenceDate: seconds) }
 }

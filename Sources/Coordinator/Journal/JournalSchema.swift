@@ -4,8 +4,8 @@ import GRDB
 /// appended, never edited, so any older journal file upgrades in place (the
 /// applied versions are listed in its `grdb_migrations` table).
 ///
-/// Times are REAL seconds since 1970 (`datetime(startedAt, 'unixepoch')` in
-/// the sqlite3 shell reads them).
+/// Times are REAL seconds since 2001-01-01 UTC, as `Date` keeps them (see
+/// `JournalTime`).
 enum JournalSchema {
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()

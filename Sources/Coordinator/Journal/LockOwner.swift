@@ -64,7 +64,7 @@ struct LockOwner: Codable, Sendable, Equatable {
     }
 
     var summary: String {
-        "coord pid \(pid) on \(hostname), running since \(startedAt.formatted(.iso8601))"
+        "coord pid \(pid) on \(hostname) (started \(HistoryFormat.localTime(startedAt)))"
     }
 }
 
