@@ -47,6 +47,9 @@ struct LockOwner: Codable, Sendable, Equatable {
             return .dead("its machine has rebooted since")
         }
         if kill(pid, 0) != 0 && errno == ESRCH { return .dead("pid \(pid) no longer exists") }
+        // An exited coord nobody has reaped yet (PID 1 in some containers
+        // never does) still answers kill(0).
+        if ProcessIdentity.isZombie(pid) { return .dead("pid \(pid) has exited (zombie)") }
         // EPERM means a process exists that we may not signal: alive unless its
         // start time shows the pid now belongs to someone else.
         if let startTicks, let now = ProcessIdentity.of(pid)?.startTicks, now != startTicks {
@@ -89,6 +92,11 @@ enum ProcessIdentity {
         let hz = Double(sysconf(Int32(_SC_CLK_TCK)))
         let startedAt = bootTime().map { $0 + Double(ticks) / (hz > 0 ? hz : 100) } ?? fallbackStart
         return Identity(startTicks: ticks, startedAt: startedAt)
+    }
+
+    static func isZombie(_ pid: Int32) -> Bool {
+        guard let stat = read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: close)...].hasPrefix(" Z")
     }
 
     static func bootID() -> String? {
