@@ -131,8 +131,14 @@ extension LabSuite {
             #expect(result.runsOn == "h1", "\(result)\n\(coord.errors)")
 
             // The guest never stopped running on h1; recover removes whatever
-            // h2 still holds once it answers again.
-            let recover = try await lab.coord(["recover"])
+            // h2 still holds once it answers again (it may take a few seconds
+            // after the link is back: an operator reruns it, so does the test).
+            var recover = try await lab.coord(["recover"])
+            for _ in 1...5 where recover.status != 0 {
+                print("coord recover, link just restored: \(recover.stdoutText)")
+                try await Task.sleep(for: .seconds(3))
+                recover = try await lab.coord(["recover"])
+            }
             #expect(recover.status == 0, "\(recover.stdoutText)\(recover.stderrText)")
             try await lab.expectRunsOnlyOn(guest.name, "h1", beyond: before.guest.lastHeartbeat ?? 0)
             let history = try await lab.history(vm: guest.name)

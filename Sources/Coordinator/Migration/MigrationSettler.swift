@@ -93,7 +93,7 @@ struct MigrationSettler: Sendable {
     }
 
     private func finish(_ record: MigrationRecord, _ outcome: MigrationOutcome, runsOn: String?, _ detail: String) throws -> Result {
-        try journal.finish(record.id, outcome: outcome, error: outcome == .succeeded ? nil : (record.error ?? "") + " [settled by coord recover: \(detail)]")
+        try journal.finish(record.id, outcome: outcome, error: outcome == .succeeded ? nil : (record.error ?? "interrupted at step \(record.lastStep.rawValue)") + " [settled by coord recover: \(detail)]")
         return Result(id: record.id, vm: record.vm, outcome: outcome, runsOn: runsOn, detail: detail)
     }
 
