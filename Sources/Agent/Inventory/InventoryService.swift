@@ -11,7 +11,8 @@ actor InventoryService: Service {
     private let events: EventBus
     private let logger: Logger
     private let sampleInterval: Duration
-    private let storage: StoragePools
+    /// Also serves the storage methods (AgentAPI+Storage).
+    nonisolated let storage: StoragePools
 
     private var accelerator = AcceleratorStatus(kind: .probing, kvmDevicePresent: false, kvmBootsGuest: nil, detail: "probe running")
     private var qemu: QEMUInventory?
