@@ -16,7 +16,10 @@ struct Coord: AsyncParsableCommand {
             is documented in docs/json.md. The exit status is non-zero whenever \
             anything asked for did not happen.
             """,
-        subcommands: [HostsCommand.self, HostCommand.self, VMsCommand.self, VMCommand.self, SnapshotCommand.self, BalanceCommand.self, BenchPlannerCommand.self]
+        subcommands: [
+            HostsCommand.self, HostCommand.self, VMsCommand.self, VMCommand.self, CheckCommand.self, CPUBaselineCommand.self,
+            SnapshotCommand.self, BalanceCommand.self, BenchPlannerCommand.self,
+        ]
     )
 
     @OptionGroup var global: GlobalOptions
