@@ -17,8 +17,8 @@ struct Coord: AsyncParsableCommand {
             anything asked for did not happen.
             """,
         subcommands: [
-            HostsCommand.self, HostCommand.self, MaintenanceCommand.self, VMsCommand.self, VMCommand.self,
-            MigrateCommand.self, HistoryCommand.self, RecoverCommand.self,
+            HostsCommand.self, HostCommand.self, MaintenanceCommand.self, CPUBaselineCommand.self, VMsCommand.self, VMCommand.self,
+            CheckCommand.self, MigrateCommand.self, HistoryCommand.self, RecoverCommand.self,
             SnapshotCommand.self, BalanceCommand.self, BenchPlannerCommand.self,
         ]
     )

@@ -31,6 +31,13 @@ import Testing
         #expect(throws: ConfigError.self) { try load("socket: relative.sock") }
         #expect(throws: ConfigError.self) { try load("accelerator: warp") }
         #expect(throws: ConfigError.self) { try load("memoryMiB: 0") }
+        #expect(throws: ConfigError.self) { try load("cpuLevel: max") }
+        #expect(throws: ConfigError.self) { try load("cpuLevel: \"Westmere,+avx2\"") }
+    }
+
+    @Test func cpuLevelIsOptional() throws {
+        #expect(try load("name: h1").cpuLevel == nil)
+        #expect(try load("cpuLevel: Westmere").cpuLevel == "Westmere")
     }
 
     @Test func missingExplicitFileIsAnError() {

@@ -12,9 +12,17 @@ import Yams
 /// accelerator: auto                 # auto (probe), kvm or tcg
 /// memoryMiB: 4096                   # optional: offer guests at most this much
 /// migrationAddress: 198.51.100.11   # where incoming migrations listen
+/// cpuLevel: Westmere                # optional: play this QEMU CPU model (see below)
 /// storagePools:
 ///   - {name: shared, kind: nfs, url: "nfs://198.51.100.2/ferry"}
 /// ```
+///
+/// `cpuLevel` hides the host's features beyond one QEMU CPU model, as
+/// oVirt's cluster CPU type and VMware's EVC do: a model counts as runnable
+/// only if this host runs it and all its features are in the level model.
+/// A level QEMU does not know makes every model unrunnable and sets the
+/// inventory's `qemuError` (the agent keeps serving, so the reason shows in
+/// `coord hosts`; nothing can start there until the name is fixed).
 struct AgentConfig: Codable, Sendable, Equatable {
     enum AcceleratorChoice: String, Codable, Sendable {
         case auto, kvm, tcg
@@ -27,6 +35,7 @@ struct AgentConfig: Codable, Sendable, Equatable {
     var accelerator: AcceleratorChoice
     var memoryMiB: UInt64?
     var migrationAddress: String?
+    var cpuLevel: String?
     var storagePools: [StoragePoolConfig]
 
     static let defaultPath = "/etc/ferry/agent.yaml"
@@ -35,7 +44,7 @@ struct AgentConfig: Codable, Sendable, Equatable {
         name: String = ProcessInfo.processInfo.hostName, socket: String = "/run/ferry/agent.sock",
         stateDir: String = "/var/lib/ferry", qemuBinary: String = "qemu-system-x86_64",
         accelerator: AcceleratorChoice = .auto, memoryMiB: UInt64? = nil, migrationAddress: String? = nil,
-        storagePools: [StoragePoolConfig] = []
+        cpuLevel: String? = nil, storagePools: [StoragePoolConfig] = []
     ) {
         self.name = name
         self.socket = socket
@@ -44,6 +53,7 @@ struct AgentConfig: Codable, Sendable, Equatable {
         self.accelerator = accelerator
         self.memoryMiB = memoryMiB
         self.migrationAddress = migrationAddress
+        self.cpuLevel = cpuLevel
         self.storagePools = storagePools
     }
 
@@ -57,6 +67,7 @@ struct AgentConfig: Codable, Sendable, Equatable {
         accelerator = try c.decodeIfPresent(AcceleratorChoice.self, forKey: .accelerator) ?? defaults.accelerator
         memoryMiB = try c.decodeIfPresent(UInt64.self, forKey: .memoryMiB)
         migrationAddress = try c.decodeIfPresent(String.self, forKey: .migrationAddress)
+        cpuLevel = try c.decodeIfPresent(String.self, forKey: .cpuLevel)
         storagePools = try c.decodeIfPresent([StoragePoolConfig].self, forKey: .storagePools) ?? []
     }
 
@@ -95,6 +106,9 @@ struct AgentConfig: Codable, Sendable, Equatable {
         }
         if let memoryMiB, memoryMiB == 0 {
             throw ConfigError.invalid(path: path, reason: "memoryMiB must be positive")
+        }
+        if let cpuLevel, let problem = CPULevel.problem(cpuLevel) {
+            throw ConfigError.invalid(path: path, reason: problem)
         }
     }
 }

@@ -11,7 +11,8 @@ actor InventoryService: Service {
     private let events: EventBus
     private let logger: Logger
     private let sampleInterval: Duration
-    private let storage: StoragePools
+    /// Also serves the storage methods (AgentAPI+Storage).
+    nonisolated let storage: StoragePools
 
     private var accelerator = AcceleratorStatus(kind: .probing, kvmDevicePresent: false, kvmBootsGuest: nil, detail: "probe running")
     private var qemu: QEMUInventory?
@@ -50,9 +51,17 @@ actor InventoryService: Service {
         var status = await AcceleratorProbe(qemuBinary: config.qemuBinary, choice: config.accelerator).run()
         logger.info("accelerator probe done", metadata: ["kind": "\(status.kind)", "detail": "\(status.detail)"])
         do {
-            qemu = try await QEMUCapabilityProbe(qemuBinary: config.qemuBinary, accelerator: status.kind).run()
-            qemuError = nil
-            logger.info("qemu probe done", metadata: ["version": "\(qemu?.version ?? "?")", "runnableModels": "\(qemu?.runnableCPUModels.count ?? 0)"])
+            let probe = QEMUCapabilityProbe(qemuBinary: config.qemuBinary, accelerator: status.kind, cpuLevel: config.cpuLevel)
+            let result = try await probe.run()
+            qemu = result.inventory
+            // An unusable CPU level leaves QEMU's answers in place, every model masked, and says why.
+            qemuError = result.problem
+            if let warning = result.warning { logger.warning("qemu probe incomplete", metadata: ["warning": "\(warning)"]) }
+            if let problem = result.problem { logger.error("cpu level unusable", metadata: ["error": "\(problem)"]) }
+            logger.info("qemu probe done", metadata: [
+                "version": "\(qemu?.version ?? "?")", "cpuLevel": "\(config.cpuLevel ?? "none")",
+                "runnableModels": "\(qemu?.runnableCPUModels.count ?? 0)",
+            ])
         } catch {
             qemu = nil
             qemuError = "\(error)"

@@ -2,13 +2,16 @@ import Foundation
 import Shared
 
 /// Asks QEMU what it can do on this host: its version, machine types, and
-/// which CPU models are runnable under the chosen accelerator.
+/// which CPU models are runnable under the chosen accelerator and the
+/// configured CPU level (CPULevel), and each runnable model's features.
 ///
 /// A short-lived QEMU with no machine answers a fixed script of QMP commands
 /// on stdin and quits; nothing else runs, so no socket is needed.
 struct QEMUCapabilityProbe: Sendable {
     var qemuBinary: String
     var accelerator: AcceleratorStatus.Kind
+    /// Masks CPU models by this level (AgentConfig.cpuLevel); nil for none.
+    var cpuLevel: String? = nil
 
     enum ProbeError: Error, CustomStringConvertible {
         case qemuFailed(String)
@@ -22,14 +25,44 @@ struct QEMUCapabilityProbe: Sendable {
         }
     }
 
-    func run() async throws -> QEMUInventory {
-        let script = [
-            #"{"execute":"qmp_capabilities","id":"caps"}"#,
+    /// What the probe learned; `problem` is set when QEMU answered but the
+    /// CPU level could not be applied (the inventory then runs no model).
+    struct Result: Sendable {
+        var inventory: QEMUInventory
+        var problem: String?
+        /// Why models carry no feature lists (the expansion run failed).
+        var warning: String?
+    }
+
+    /// Two short QEMU runs: the first lists the models, the second expands
+    /// each of them into its features (for the CPU level and for baselines).
+    func run() async throws -> Result {
+        let answers = try await ask([
             #"{"execute":"query-version","id":"version"}"#,
             #"{"execute":"query-machines","id":"machines"}"#,
             #"{"execute":"query-cpu-definitions","id":"cpus"}"#,
-            #"{"execute":"quit","id":"quit"}"#,
-        ].joined(separator: "\n") + "\n"
+        ])
+        var inventory = try Self.inventory(binary: qemuBinary, answers: answers)
+        let names = inventory.cpuModels.map(\.name)
+        var features: [String: [String]] = [:]
+        var warning: String?
+        do {
+            features = Self.expansions(in: try await ask(try Self.expansionScript(names)), names: names)
+        } catch {
+            // Without a level only baselines miss the features; with one, CPULevel fails closed.
+            warning = "CPU model expansion failed: \(error)"
+        }
+        let masked = CPULevel.apply(level: cpuLevel, to: inventory.cpuModels, features: features, qemuVersion: inventory.version)
+        inventory.cpuModels = masked.models
+        inventory.cpuLevel = cpuLevel
+        return Result(inventory: inventory, problem: masked.problem, warning: warning)
+    }
+
+    /// Runs QEMU with `commands` on stdin (between the handshake and quit)
+    /// and returns its replies by id.
+    private func ask(_ commands: [String]) async throws -> [String: Data] {
+        let script = ([#"{"execute":"qmp_capabilities","id":"caps"}"#] + commands + [#"{"execute":"quit","id":"quit"}"#])
+            .joined(separator: "\n") + "\n"
         let output = try await ProcessRunner.run(
             qemuBinary,
             ["-machine", "none", "-accel", accelerator == .kvm ? "kvm" : "tcg", "-nodefaults", "-display", "none", "-qmp", "stdio"],
@@ -39,7 +72,32 @@ struct QEMUCapabilityProbe: Sendable {
         guard !answers.isEmpty else {
             throw ProbeError.qemuFailed(output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))
         }
-        return try Self.inventory(binary: qemuBinary, answers: answers)
+        return answers
+    }
+
+    /// One static expansion per model, its id the model's index.
+    static func expansionScript(_ names: [String]) throws -> [String] {
+        struct Command: Encodable {
+            var execute = "query-cpu-model-expansion"
+            var arguments: QMP.CPUModelExpansionArguments
+            var id: String
+        }
+        let encoder = JSONEncoder()
+        return try names.enumerated().map { index, name in
+            let command = Command(arguments: .init(type: .static, model: .init(name: name)), id: "expand-\(index)")
+            return String(decoding: try encoder.encode(command), as: UTF8.self)
+        }
+    }
+
+    /// Each model's enabled features; models QEMU refused to expand are left out.
+    static func expansions(in answers: [String: Data], names: [String]) -> [String: [String]] {
+        struct Answer: Decodable { var `return`: QMP.CPUModelExpansionInfo }
+        var features: [String: [String]] = [:]
+        for (index, name) in names.enumerated() {
+            guard let data = answers["expand-\(index)"], let answer = try? JSONDecoder().decode(Answer.self, from: data) else { continue }
+            features[name] = answer.return.model.enabledFeatures
+        }
+        return features
     }
 
     /// QMP replies by id; events and the greeting carry no id and are skipped.

@@ -15,6 +15,7 @@ enum AgentAPI {
         }
         router.on(AgentMethods.Ping.self) { _, _ in Empty() }
         router.on(AgentMethods.Inventory.self) { _, _ in await inventory.inventory() }
+        registerStorage(on: &router, storage: inventory.storage)
         router.on(AgentMethods.Subscribe.self) { params, connection in
             await connection.subscribe(to: Set(params.topics))
             return Empty()

@@ -40,6 +40,12 @@ enum StorageError: Error, Equatable, CustomStringConvertible {
     case timedOut(pool: String, operation: String, seconds: Double)
     case io(pool: String, operation: String, reason: String)
     case invalidToken(String)
+    case invalidLocation(String, reason: String)
+    /// A location no configured pool holds: refused, so that the storage
+    /// methods never touch files outside the pools.
+    case outsidePools(String, pools: [String])
+    /// A path inside a pool whose folder resolves (through a symlink) outside it.
+    case escapesPool(String, pool: String, resolved: String)
 
     var description: String {
         switch self {
@@ -48,6 +54,11 @@ enum StorageError: Error, Equatable, CustomStringConvertible {
         case .timedOut(let pool, let operation, let seconds): "storage pool '\(pool)': \(operation) timed out after \(seconds) s"
         case .io(let pool, let operation, let reason): "storage pool '\(pool)': \(operation) failed: \(reason)"
         case .invalidToken(let name): "invalid token name '\(name)'"
+        case .invalidLocation(let location, let reason): "invalid disk location '\(location)': \(reason)"
+        case .outsidePools(let location, let pools):
+            "\(location) is not inside any storage pool of this host (pools: \(pools.isEmpty ? "none" : pools.joined(separator: ", ")))"
+        case .escapesPool(let location, let pool, let resolved):
+            "\(location) is in storage pool '\(pool)' by name, but its folder is really \(resolved), outside the pool"
         }
     }
 }

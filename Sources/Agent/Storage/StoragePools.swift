@@ -11,7 +11,7 @@ final class StoragePools: Service, Sendable {
     /// Bounds one pool's check (mount + statvfs) and each token operation.
     let checkTimeout: Duration
     let refreshInterval: Duration
-    private let tokens: StorageTokens
+    let tokens: StorageTokens
     private let logger: Logger
     private let state = LockedState()
 

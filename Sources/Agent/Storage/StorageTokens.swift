@@ -1,28 +1,6 @@
 import Foundation
 import Shared
 
-/// A file with a random name and content, written by one host and read back
-/// by another: if the target reads the source's token, both see the same
-/// storage (DESIGN: "every disk is on storage the target sees as the same").
-struct StorageToken: Codable, Sendable, Equatable {
-    var name: String
-    var content: String
-
-    static func random(writer: String) -> StorageToken {
-        var generator = SystemRandomNumberGenerator()
-        func hex(_ count: Int) -> String {
-            (0..<count).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
-        }
-        return StorageToken(name: "token-\(hex(16))", content: "ferry token \(hex(32)) from \(writer)\n")
-    }
-
-    /// Names come from other hosts: only a plain file name, never a path.
-    static func isValidName(_ name: String) -> Bool {
-        (1...100).contains(name.count) && !name.hasPrefix(".")
-            && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }
-    }
-}
-
 /// Writes, reads and removes tokens in a pool's `.ferry-tokens/` directory:
 /// through libnfs for nfs pools, as plain files for shared paths.
 struct StorageTokens: Sendable {

@@ -42,13 +42,15 @@ struct HostCommand: AsyncParsableCommand {
                 return "\(report.name) (\(report.address)): down\n  \(report.reason ?? "no answer")"
             }
             let qemu = inventory.qemu
+            var qemuLine = qemu.map { "\($0.version) (\($0.binary))" } ?? "unavailable: \(inventory.qemuError ?? "unknown")"
+            if let level = qemu?.cpuLevel { qemuLine += ", CPU level \(level)" + (inventory.qemuError.map { ": \($0)" } ?? "") }
             let lines: [String] = [
                 "\(report.name) (\(report.address)): up, agent \(inventory.agentVersion)",
                 "  CPU           \(inventory.cpu.vendor) \(inventory.cpu.model), \(inventory.cpu.count) CPUs, \(Int(inventory.cpu.utilisation * 100))% busy",
                 "  Load          \(inventory.load.one) \(inventory.load.five) \(inventory.load.fifteen)",
                 "  Memory        \(ByteFormat.string(inventory.memory.availableBytes)) free of \(ByteFormat.string(inventory.memory.totalBytes)) offered to guests",
                 "  Accelerator   \(inventory.accelerator.kind.rawValue): \(inventory.accelerator.detail)",
-                "  QEMU          \(qemu.map { "\($0.version) (\($0.binary))" } ?? "unavailable: \(inventory.qemuError ?? "unknown")")",
+                "  QEMU          \(qemuLine)",
                 "  Machine types \(qemu?.machineTypes.map(\.name).joined(separator: " ") ?? "-")",
                 "  Runnable CPU models \(qemu?.runnableCPUModels.joined(separator: " ") ?? "-")",
                 "  Storage pools \(inventory.storagePools.isEmpty ? "none" : inventory.storagePools.map { "\($0.name) (\($0.reachable ? "reachable" : "UNREACHABLE"))" }.joined(separator: ", "))",

@@ -86,12 +86,17 @@ public struct QEMUInventory: Codable, Sendable, Equatable {
     public var machineTypes: [MachineType]
     /// Every CPU model QEMU knows, with what keeps it from running here.
     public var cpuModels: [CPUModel]
+    /// The CPU model this host is configured to play (the agent's
+    /// `cpuLevel`, like oVirt's cluster CPU type or VMware's EVC): models
+    /// with features beyond it count as not runnable here. Nil: no level.
+    public var cpuLevel: String?
 
-    public init(binary: String, version: String, machineTypes: [MachineType], cpuModels: [CPUModel]) {
+    public init(binary: String, version: String, machineTypes: [MachineType], cpuModels: [CPUModel], cpuLevel: String? = nil) {
         self.binary = binary
         self.version = version
         self.machineTypes = machineTypes
         self.cpuModels = cpuModels
+        self.cpuLevel = cpuLevel
     }
 
     public var runnableCPUModels: [String] { cpuModels.filter(\.runnable).map(\.name) }
@@ -115,11 +120,16 @@ public struct CPUModel: Codable, Sendable, Equatable {
     /// the model is runnable only when this is empty.
     public var unavailableFeatures: [String]
     public var migrationSafe: Bool?
+    /// The model's features (QMP static expansion), for comparing models
+    /// across hosts (`coord cpu-baseline`). Given for runnable models only,
+    /// to keep the inventory small; nil from older agents.
+    public var features: [String]?
 
-    public init(name: String, unavailableFeatures: [String], migrationSafe: Bool? = nil) {
+    public init(name: String, unavailableFeatures: [String], migrationSafe: Bool? = nil, features: [String]? = nil) {
         self.name = name
         self.unavailableFeatures = unavailableFeatures
         self.migrationSafe = migrationSafe
+        self.features = features
     }
 
     public var runnable: Bool { unavailableFeatures.isEmpty }
