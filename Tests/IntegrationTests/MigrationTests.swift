@@ -167,6 +167,28 @@ extension LabSuite {
             await lab.removeVM(guest.name)
         }
 
+        /// coord migrate runs every pre-check (the same ones coord check
+        /// shows) before it touches anything.
+        @Test func migrateRefusesAnIncompatibleOrMaintainedTargetAndChangesNothing() async throws {
+            try await lab.up()
+            var guest = LabGuest(name: "it-refuse", octet: 115)
+            guest.cpuModel = "Westmere"  // beyond h3's CPU level (Opteron_G2)
+            guest.withDisk = false
+            _ = try await boot(guest)
+
+            let cpu = try await lab.coord(["migrate", guest.name, "--to", "h3"])
+            #expect(cpu.status != 0 && cpu.stderrText.contains("cpu-model"), "\(cpu.stderrText)")
+
+            _ = try await lab.coord(["maintenance", "enter", "h2", "--reason", "test"])
+            let maintained = try await lab.coord(["migrate", guest.name, "--to", "h2"])
+            _ = try await lab.coord(["maintenance", "exit", "h2"])
+            #expect(maintained.status != 0 && maintained.stderrText.contains("maintenance"), "\(maintained.stderrText)")
+
+            #expect(try await lab.hostsListing(guest.name) == ["h1"])
+            #expect(try await lab.history(vm: guest.name).isEmpty, "a refused migration must not start")
+            await lab.removeVM(guest.name)
+        }
+
         @Test func badRequestsAreRefusedAndChangeNothing() async throws {
             try await lab.up()
             for (arguments, expected) in [

@@ -39,8 +39,8 @@ struct CheckCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try global.loadConfig()
         _ = try config.host(named: to)
-        // Maintenance flags live in the journal; until it supplies them no host counts as in maintenance.
-        let report = try await PrecheckRunner(config: config, maintenance: []).run(vm: vm.name, to: to)
+        let maintenance = Set(try config.openJournal().maintenance().keys)
+        let report = try await PrecheckRunner(config: config, maintenance: maintenance).run(vm: vm.name, to: to)
         if json {
             try JSONOutput.print(report)
         } else {

@@ -15,15 +15,23 @@ struct MigrationExecutor: Sendable {
     let emit: @Sendable (MigrationEvent) -> Void
 
     func run(_ request: MigrationRequest) async throws -> MigrationReport {
-        emit(.phase("locating \(request.vm)"))
-        let location = try await VMLocator.locate(request.vm, config: config)
+        emit(.phase("locating \(request.vm) and checking \(request.target)"))
         let targetHost = try config.host(named: request.target)
+        let reports = await ClusterSurvey(config: config).survey()
+        let location = try VMLocator.locate(request.vm, in: reports, config: config)
         guard location.host.name != targetHost.name else {
             throw MigrationError.refused("\(request.vm) already runs on \(targetHost.name)")
         }
         if let state = VMInfo.State(rawValue: location.vm.state), state == .incoming || state == .migrating {
             throw MigrationError.refused("\(request.vm) is in the middle of another migration; run coord recover")
         }
+        // Every pre-check, before anything is touched.
+        guard let sourceInventory = reports.first(where: { $0.name == location.host.name })?.inventory,
+              let targetReport = reports.first(where: { $0.name == targetHost.name })
+        else { throw MigrationError.refused("\(location.host.name) or \(targetHost.name) vanished from the survey") }
+        let maintenance = Set(try journal.maintenance().keys)
+        let checks = await PrecheckRunner(config: config, maintenance: maintenance).run(vm: location.vm, source: sourceInventory, target: targetReport)
+        guard checks.ok else { throw MigrationError.refused("\n  " + checks.refusals.joined(separator: "\n  ")) }
         let dialer = AgentDialer(config: config)
         let source = try await dialer.connect(location.host)
         let target: AgentLink

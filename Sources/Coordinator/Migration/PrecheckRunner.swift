@@ -54,10 +54,13 @@ extension VMLocator {
     /// Where `name` runs according to a survey already made; the same rules
     /// as `locate(_:config:)` (a VM on two hosts is a conflict).
     static func locate(_ name: String, in reports: [HostReport], config: CoordConfig) throws -> VMLocation {
-        let found = reports.compactMap { report -> VMLocation? in
+        var found = reports.compactMap { report -> VMLocation? in
             guard let vm = report.inventory?.vms.first(where: { $0.name == name }), let host = try? config.host(named: report.name) else { return nil }
             return VMLocation(host: host, vm: vm)
         }
+        // Mid-migration the target holds a paused incoming copy; the VM is
+        // where it came from until the migration says otherwise.
+        if found.count > 1 { found.removeAll { $0.vm.state == VMInfo.State.incoming.rawValue } }
         if found.count > 1 {
             throw CoordError.conflict("\(name) is defined on \(found.map(\.host.name).joined(separator: " and ")); delete the stale copy before going on")
         }
