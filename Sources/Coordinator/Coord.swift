@@ -18,7 +18,7 @@ struct Coord: AsyncParsableCommand {
             """,
         subcommands: [
             HostsCommand.self, HostCommand.self, MaintenanceCommand.self, CPUBaselineCommand.self, VMsCommand.self, VMCommand.self,
-            CheckCommand.self, MigrateCommand.self, HistoryCommand.self, RecoverCommand.self,
+            CheckCommand.self, MigrateCommand.self, EvacuateCommand.self, HistoryCommand.self, RecoverCommand.self,
             SnapshotCommand.self, BalanceCommand.self, BenchPlannerCommand.self,
         ]
     )

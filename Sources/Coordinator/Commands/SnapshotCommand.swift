@@ -7,9 +7,10 @@ struct SnapshotCommand: AsyncParsableCommand {
         abstract: "Print the cluster as JSON, for offline planning (coord balance --snapshot).",
         discussion: """
             The schema is in docs/planner.md. VMs' CPU load and dirty rate are not \
-            measured yet and are written as 0; nothing is in maintenance yet. A host \
-            that does not answer is left out and named on standard error, and the \
-            exit status is then 1, since the snapshot is incomplete.
+            measured yet and are written as 0. Hosts in maintenance and when each VM \
+            last migrated come from the journal (coord maintenance, coord history). A \
+            host that does not answer is left out and named on standard error, and \
+            the exit status is then 1, since the snapshot is incomplete.
             """
     )
 
@@ -20,8 +21,9 @@ struct SnapshotCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try global.loadConfig()
-        let reports = await ClusterSurvey(config: config).survey()
-        let data = try ClusterSnapshot(reports: reports).encoded()
+        let live = try await LiveSnapshot.take(config: config, journal: try config.openJournal())
+        let reports = live.reports
+        let data = try live.snapshot.encoded()
         if let output {
             try data.write(to: URL(fileURLWithPath: output))
         } else {

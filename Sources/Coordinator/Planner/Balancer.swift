@@ -46,7 +46,9 @@ enum Balancer {
         var score = ClusterScore(cluster, memoryWeight: options.memoryWeight, cpuWeight: options.cpuWeight)
         let before = score.value
         var onHost = Array(repeating: [Int](), count: cluster.hosts.count)
-        var movable = cluster.vms.map { vm in vm.lastMovedAt.map { now.timeIntervalSince($0) >= options.coolDownSeconds } ?? true }
+        var movable = cluster.vms.map { vm in
+            vm.pinnedReason == nil && (vm.lastMovedAt.map { now.timeIntervalSince($0) >= options.coolDownSeconds } ?? true)
+        }
         for v in cluster.vms.indices { if let h = cluster.location[v] { onHost[h].append(v) } }
         var moves: [BalancePlan.Move] = []
 

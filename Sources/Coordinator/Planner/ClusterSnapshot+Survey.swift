@@ -3,8 +3,15 @@ import Shared
 
 extension ClusterSnapshot {
     /// The live cluster as the planner sees it. Hosts that did not answer are
-    /// left out (their VMs cannot be known); `missing` names them.
-    init(reports: [HostReport], takenAt: Date = Date()) {
+    /// left out (their VMs cannot be known). `maintenance` (the journal's
+    /// flags) marks hosts that must receive nothing; `lastMovedAt` (the
+    /// journal's last successful migration per VM) feeds balancing's
+    /// cool-down.
+    ///
+    /// A VM arriving in a migration (`incoming`) is left out: it is the same
+    /// VM as the `migrating` one on the source, and the memory it holds is
+    /// already missing from its host's available memory.
+    init(reports: [HostReport], takenAt: Date = Date(), maintenance: Set<String> = [], lastMovedAt: [String: Date] = [:]) {
         self.init(takenAt: takenAt, hosts: [], vms: [])
         for report in reports {
             guard let inventory = report.inventory else { continue }
@@ -13,11 +20,13 @@ extension ClusterSnapshot {
                 memoryAvailableBytes: inventory.memory.availableBytes, cpuCount: inventory.cpu.count,
                 cpuUtilisation: inventory.cpu.utilisation, cpuModels: inventory.qemu?.runnableCPUModels ?? [],
                 machineTypes: inventory.qemu?.machineTypes.map(\.name) ?? [],
-                storage: inventory.storagePools.filter(\.reachable).map(\.location)))
-            for vm in inventory.vms {
+                storage: inventory.storagePools.filter(\.reachable).map(\.location),
+                maintenance: maintenance.contains(report.name)))
+            for vm in inventory.vms where vm.state != VMInfo.State.incoming.rawValue {
                 vms.append(VM(
                     name: vm.name, host: report.name, memoryBytes: vm.memoryBytes, vcpus: vm.vcpus,
-                    cpuModel: vm.cpuModel ?? "", machineType: vm.machineType ?? "", disks: vm.disks ?? []))
+                    cpuModel: vm.cpuModel ?? "", machineType: vm.machineType ?? "", disks: vm.disks ?? [],
+                    lastMovedAt: lastMovedAt[vm.name], state: vm.state))
             }
         }
     }

@@ -44,6 +44,10 @@ struct ClusterSnapshot: Codable, Sendable, Equatable {
         var antiAffinityGroup: String?
         /// When it last migrated; balancing leaves it alone for a cool-down after.
         var lastMovedAt: Date?
+        /// As its agent reports it (running, paused, stopped, crashed,
+        /// migrating); nil, as in a hand-written snapshot, means running.
+        /// Only a running or paused VM can be migrated, so only those are moved.
+        var state: String?
     }
 }
 
@@ -77,10 +81,22 @@ extension ClusterSnapshot.VM {
         dirtyRateBytesPerSecond = try c.decodeIfPresent(Double.self, forKey: .dirtyRateBytesPerSecond) ?? 0
         antiAffinityGroup = try c.decodeIfPresent(String.self, forKey: .antiAffinityGroup)
         lastMovedAt = try c.decodeIfPresent(Date.self, forKey: .lastMovedAt)
+        state = try c.decodeIfPresent(String.self, forKey: .state)
     }
 
     /// Host memory it takes: guest RAM plus QEMU's overhead.
     var footprintBytes: UInt64 { memoryBytes + VMSpec.qemuOverheadBytes }
+
+    /// Why the planner must leave it where it is, or nil when it may move:
+    /// the executor moves only a QEMU that runs (stopped VMs cannot be
+    /// migrated yet), and one already being migrated belongs to that migration.
+    var pinnedReason: String? {
+        switch state {
+        case nil, "running", "paused": nil
+        case "migrating", "incoming": "being migrated already (coord history; coord recover if its coord is gone)"
+        case let other?: "\(other), not running: only a running VM can be migrated (start it, or move its disks by hand)"
+        }
+    }
 }
 
 extension ClusterSnapshot {

@@ -12,7 +12,11 @@ struct EvacuationPlan: Codable, Sendable, Equatable {
         var vm: String
         var source: String
         /// Every host, with why it cannot take the VM (as placement says it).
+        /// Empty when the VM cannot be moved at all (`reason`).
         var rejections: [Placement.Rejection]
+        /// Why it is not moved anywhere, when that is not about the hosts
+        /// (a stopped VM, one already being migrated).
+        var reason: String?
     }
 
     /// Sorted by VM name.
@@ -45,8 +49,10 @@ enum EvacuationPlanner {
         var cluster = PlanningCluster(snapshot)
         let sources = Set(evacuating.compactMap { cluster.hostIndex[$0] })
         let targets = cluster.hosts.indices.filter { !sources.contains($0) }
-        let movers = cluster.vms.indices
-            .filter { cluster.location[$0].map(sources.contains) ?? false }
+        let leaving = cluster.vms.indices.filter { cluster.location[$0].map(sources.contains) ?? false }
+        let pinned = leaving.filter { cluster.vms[$0].pinnedReason != nil }
+        let movers = leaving
+            .filter { cluster.vms[$0].pinnedReason == nil }
             .sorted { a, b in
                 let (x, y) = (cluster.vms[a], cluster.vms[b])
                 if x.footprintBytes != y.footprintBytes { return x.footprintBytes > y.footprintBytes }
@@ -74,9 +80,11 @@ enum EvacuationPlanner {
         let placed = assignment.placed.map { v, h in
             EvacuationPlan.Placed(vm: cluster.vms[v].name, source: cluster.hosts[origin[v]!].name, target: cluster.hosts[h].name)
         }.sorted { $0.vm < $1.vm }
-        let unplaced = assignment.unplaced.map { v, rejections in
+        let unplaced = (assignment.unplaced.map { v, rejections in
             EvacuationPlan.Unplaced(vm: cluster.vms[v].name, source: cluster.hosts[origin[v]!].name, rejections: rejections)
-        }.sorted { $0.vm < $1.vm }
+        } + pinned.map { v in
+            EvacuationPlan.Unplaced(vm: cluster.vms[v].name, source: cluster.hosts[cluster.location[v]!].name, rejections: [], reason: cluster.vms[v].pinnedReason)
+        }).sorted { $0.vm < $1.vm }
         let vmsByName = Dictionary(uniqueKeysWithValues: movers.map { (cluster.vms[$0].name, cluster.vms[$0]) })
         let schedule = MigrationScheduler.schedule(
             placed.map { MigrationScheduler.Job(vm: vmsByName[$0.vm]!, source: $0.source, target: $0.target) }, limits: limits)

@@ -83,7 +83,11 @@ struct VMCreateCommand: AsyncParsableCommand {
 
     private func chooseHost(_ spec: VMSpec, config: CoordConfig, reports: [HostReport]) throws -> CoordConfig.Host {
         if host != "auto" { return try config.host(named: host) }
-        let candidates = reports.map { PlacementHost(name: $0.name, inventory: $0.inventory, downReason: $0.reason) }
+        // The journal's maintenance flags: a host being emptied gets nothing new.
+        let maintenance = Set(try config.openJournal().maintenance().keys)
+        let candidates = reports.map {
+            PlacementHost(name: $0.name, inventory: $0.inventory, downReason: $0.reason, inMaintenance: maintenance.contains($0.name))
+        }
         let decision = Placement.choose(spec, among: candidates)
         guard let chosen = decision.host else {
             throw CoordError.noPlacement(vm: spec.name, rejections: decision.rejections.map { "\($0.host): \($0.reason)" })

@@ -1,0 +1,71 @@
+import Foundation
+import Shared
+
+/// Empties one host: maintenance first (so nothing new lands on it), a fresh
+/// survey, a plan that never targets a host in maintenance (which is what
+/// makes several evacuations at once safe: each host being emptied is in
+/// maintenance before its plan is made), the migrations, then a fresh look
+/// at the host to say what is left.
+struct Evacuation: Sendable {
+    let config: CoordConfig
+    let journal: MigrationJournal
+    let host: String
+    let parallel: Int
+    let request: MigrationRequest
+    let output: EvacuationOutput
+    let abort: AbortSignal
+
+    static let defaultReason = "evacuation (coord evacuate)"
+
+    var limits: MigrationLimits {
+        var limits = MigrationLimits()
+        if let link = config.migrationLinkMiBps { limits.bandwidthBytesPerSecond = link * 1_048_576 }
+        return limits.evacuating(parallel: parallel)
+    }
+
+    /// Puts the host in maintenance unless it already is (keeping the
+    /// operator's reason). Returns whether this call put it there.
+    @discardableResult
+    func enterMaintenance(reason: String?) throws -> Bool {
+        if try journal.maintenance(host: host) != nil {
+            if let reason { try journal.setMaintenance(host, on: true, reason: reason) }
+            return false
+        }
+        return try journal.setMaintenance(host, on: true, reason: reason ?? Self.defaultReason)
+    }
+
+    /// The plan on the live cluster; throws if the host does not answer
+    /// (its VMs cannot be moved without its agent).
+    func plan() async throws -> EvacuationPlan {
+        let live = try await LiveSnapshot.take(config: config, journal: journal)
+        if let down = live.reports.first(where: { $0.name == host && $0.state == .down }) {
+            throw CoordError.conflict("\(host) does not answer (\(down.reason ?? "no reason given")): its VMs cannot be migrated without its agent")
+        }
+        return EvacuationPlanner.plan(live.snapshot, evacuating: [host], limits: limits)
+    }
+
+    /// Runs the plan's migrations and reports, VM by VM, and what the host
+    /// still runs afterwards.
+    func run(_ plan: EvacuationPlan) async -> EvacuationReport {
+        let jobs = plan.schedule.slots.map { MigrationQueue.Job(vm: $0.vm, source: $0.source, target: $0.target) }
+        output.begin(host: host, jobs: jobs)
+        let startedAt = Date()
+        let began = ContinuousClock.now
+        let runner = EvacuationRunner(
+            config: config, journal: journal, abort: abort, request: request, limits: limits, emit: { [output] in output.show($0) })
+        let moved = await runner.run(plan)
+        let wall = (ContinuousClock.now - began).milliseconds / 1000
+        let order = Dictionary(uniqueKeysWithValues: jobs.enumerated().map { ($1.vm, $0) })
+        let entries = moved.sorted { order[$0.vm, default: 0] < order[$1.vm, default: 0] } + plan.unplaced.map(EvacuationReport.Entry.init(unplaced:))
+        return EvacuationReport(
+            host: host, parallel: parallel, startedAt: startedAt, wallSeconds: wall, entries: entries,
+            leftOnHost: await vmsLeft())
+    }
+
+    /// The VMs defined on the host now, in any state (one arriving counts:
+    /// it would land there), from a fresh survey; nil if it did not answer.
+    func vmsLeft() async -> [String]? {
+        let report = await ClusterSurvey(config: config).survey(hosts: [host]).first
+        return report?.inventory?.vms.map(\.name).sorted()
+    }
+}
