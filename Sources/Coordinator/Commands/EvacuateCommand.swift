@@ -76,7 +76,7 @@ struct EvacuateCommand: AsyncParsableCommand {
         let config = try global.loadConfig()
         _ = try config.host(named: host)
         let journal = try config.openJournal()
-        let output = EvacuationOutput(json: json)
+        let output = MovesOutput(json: json)
         let abort = AbortSignal()
         let evacuation = Evacuation(
             config: config, journal: journal, host: host, parallel: parallel,
@@ -99,7 +99,7 @@ struct EvacuateCommand: AsyncParsableCommand {
         let interrupt = InterruptWatch { abort.raise() }
         defer { interrupt.cancel() }
         let report = await evacuation.run(plan)
-        output.finish(report)
+        output.finish(report, text: EvacuationReportText.render(report))
         if !report.hostEmpty { throw ExitCode.failure }
     }
 }

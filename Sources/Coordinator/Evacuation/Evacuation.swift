@@ -12,7 +12,7 @@ struct Evacuation: Sendable {
     let host: String
     let parallel: Int
     let request: MigrationRequest
-    let output: EvacuationOutput
+    let output: MovesOutput
     let abort: AbortSignal
 
     static let defaultReason = "evacuation (coord evacuate)"
@@ -48,7 +48,7 @@ struct Evacuation: Sendable {
     /// still runs afterwards.
     func run(_ plan: EvacuationPlan) async -> EvacuationReport {
         let jobs = plan.schedule.slots.map { MigrationQueue.Job(vm: $0.vm, source: $0.source, target: $0.target) }
-        output.begin(host: host, jobs: jobs)
+        output.begin(title: "evacuating \(host)", jobs: jobs)
         let startedAt = Date()
         let began = ContinuousClock.now
         let runner = EvacuationRunner(
@@ -56,7 +56,7 @@ struct Evacuation: Sendable {
         let moved = await runner.run(plan)
         let wall = (ContinuousClock.now - began).milliseconds / 1000
         let order = Dictionary(uniqueKeysWithValues: jobs.enumerated().map { ($1.vm, $0) })
-        let entries = moved.sorted { order[$0.vm, default: 0] < order[$1.vm, default: 0] } + plan.unplaced.map(EvacuationReport.Entry.init(unplaced:))
+        let entries = moved.sorted { order[$0.vm, default: 0] < order[$1.vm, default: 0] } + plan.unplaced.map(MoveResult.init(unplaced:))
         return EvacuationReport(
             host: host, parallel: parallel, startedAt: startedAt, wallSeconds: wall, entries: entries,
             leftOnHost: await vmsLeft())

@@ -3,39 +3,12 @@ import Foundation
 /// How an evacuation ended, VM by VM: what `coord evacuate` prints last
 /// (a table, or `{"type":"report","report":…}` with --json; docs/json.md).
 struct EvacuationReport: Codable, Sendable {
-    struct Entry: Codable, Sendable {
-        enum Outcome: String, Codable, Sendable {
-            /// Migrated and verified alive on the target.
-            case moved
-            /// The migration failed and was undone: the VM runs on the source.
-            case rolledBack
-            /// The migration failed and could not be undone cleanly (coord recover).
-            case failed
-            /// The executor's pre-checks refused it; nothing was touched.
-            case refused
-            /// The plan found no host for it (or it cannot be moved at all).
-            case notPlaced
-            /// Not started: the evacuation was aborted first.
-            case notStarted
-        }
-
-        var vm: String
-        var source: String
-        /// The planned target; nil when none was found.
-        var target: String?
-        var outcome: Outcome
-        /// Why it did not move (the refusal, the error, or each host's reason).
-        var reason: String?
-        /// The executor's report, for VMs whose migration ran.
-        var migration: MigrationReport?
-    }
-
     var host: String
     var parallel: Int
     var startedAt: Date
     /// From the first migration's start to the last one's end.
     var wallSeconds: Double
-    var entries: [Entry]
+    var entries: [MoveResult]
     /// VMs the host still runs after the evacuation, from a fresh survey of
     /// it; nil when it did not answer.
     var leftOnHost: [String]?
@@ -43,10 +16,10 @@ struct EvacuationReport: Codable, Sendable {
     /// True only when the host was seen to run no VM at the end.
     var hostEmpty: Bool { leftOnHost?.isEmpty ?? false }
 
-    func count(_ outcome: Entry.Outcome) -> Int { entries.count { $0.outcome == outcome } }
+    func count(_ outcome: MoveResult.Outcome) -> Int { entries.count { $0.outcome == outcome } }
 }
 
-extension EvacuationReport.Entry {
+extension MoveResult {
     /// An entry for a VM the plan could not place: the reason it cannot be
     /// moved, or every host's reason in one line.
     init(unplaced: EvacuationPlan.Unplaced) {
@@ -82,7 +55,7 @@ enum EvacuationReportText {
         return lines.joined(separator: "\n")
     }
 
-    static func result(_ entry: EvacuationReport.Entry) -> String {
+    static func result(_ entry: MoveResult) -> String {
         switch entry.outcome {
         case .moved: "moved"
         case .rolledBack: "NOT MOVED (rolled back)"

@@ -2,10 +2,10 @@ import Foundation
 import Shared
 
 /// What an evacuation tells its caller while it runs.
-enum EvacuationEvent: Sendable {
+enum MoveEvent: Sendable {
     case started(MigrationQueue.Job)
     case migration(vm: String, MigrationEvent)
-    case finished(EvacuationReport.Entry)
+    case finished(MoveResult)
 }
 
 /// Runs a plan's migrations, several at once within the limits, each through
@@ -21,20 +21,20 @@ struct EvacuationRunner: Sendable {
     /// `vm` and `target` are replaced per migration.
     let request: MigrationRequest
     let limits: MigrationLimits
-    let emit: @Sendable (EvacuationEvent) -> Void
+    let emit: @Sendable (MoveEvent) -> Void
 
-    func run(_ plan: EvacuationPlan) async -> [EvacuationReport.Entry] {
+    func run(_ plan: EvacuationPlan) async -> [MoveResult] {
         await run(MigrationQueue(plan.schedule, limits: limits))
     }
 
-    func run(_ start: MigrationQueue) async -> [EvacuationReport.Entry] {
+    func run(_ start: MigrationQueue) async -> [MoveResult] {
         var queue = start
-        var entries: [EvacuationReport.Entry] = []
-        await withTaskGroup(of: (MigrationQueue.Job, EvacuationReport.Entry).self) { group in
+        var entries: [MoveResult] = []
+        await withTaskGroup(of: (MigrationQueue.Job, MoveResult).self) { group in
             while true {
                 if abort.raised {
                     for job in queue.dropPending() {
-                        let entry = EvacuationReport.Entry(
+                        let entry = MoveResult(
                             vm: job.vm, source: job.source, target: job.target, outcome: .notStarted,
                             reason: "aborted before it started")
                         entries.append(entry)
@@ -54,30 +54,10 @@ struct EvacuationRunner: Sendable {
         return entries
     }
 
-    /// One migration, whatever happens, as a report entry.
-    func migrate(_ job: MigrationQueue.Job) async -> EvacuationReport.Entry {
+    func migrate(_ job: MigrationQueue.Job) async -> MoveResult {
         let emit = self.emit
-        let executor = MigrationExecutor(config: config, journal: journal, abort: abort, emit: { emit(.migration(vm: job.vm, $0)) })
-        var request = self.request
-        request.vm = job.vm
-        request.target = job.target
-        var entry = EvacuationReport.Entry(vm: job.vm, source: job.source, target: job.target, outcome: .refused)
-        do {
-            let report = try await executor.run(request)
-            entry.migration = report
-            switch report.outcome {
-            case .succeeded: entry.outcome = .moved
-            case .rolledBack: entry.outcome = .rolledBack
-            case .failed: entry.outcome = .failed
-            }
-            entry.reason = report.error
-        } catch MigrationError.refused(let reason) {
-            entry.reason = reason.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "\n  ", with: "; ")
-        } catch {
-            // Everything the executor throws comes before its journal entry:
-            // nothing was touched, as with a refusal.
-            entry.reason = "\(error)"
-        }
-        return entry
+        return await MoveResult.migrate(
+            job, executor: MigrationExecutor(config: config, journal: journal, abort: abort, emit: { emit(.migration(vm: job.vm, $0)) }),
+            request: request)
     }
 }

@@ -1,32 +1,33 @@
 import Foundation
 import Shared
 
-/// The state of every migration of a running evacuation, as lines for a
-/// person: one per VM and one overall. Pure: the output decides when and
-/// how to print them.
-struct EvacuationProgress: Sendable {
+/// The state of every migration of a running evacuation or balancing
+/// round, as lines for a person: one per VM and one overall. Pure: the
+/// output decides when and how to print them.
+struct MovesProgress: Sendable {
     struct Row: Sendable {
         var vm: String
         var target: String
         var started: ContinuousClock.Instant?
         var phase = "waiting"
         var progress: MigrationProgress?
-        var entry: EvacuationReport.Entry?
+        var entry: MoveResult?
         var endedAfter: Duration?
     }
 
-    let host: String
+    /// What the overall line starts with: "evacuating h1", "balancing".
+    let title: String
     private(set) var rows: [Row]
     let began: ContinuousClock.Instant
 
     /// `jobs` in schedule order.
-    init(host: String, jobs: [MigrationQueue.Job], began: ContinuousClock.Instant) {
-        self.host = host
+    init(title: String, jobs: [MigrationQueue.Job], began: ContinuousClock.Instant) {
+        self.title = title
         self.began = began
         rows = jobs.map { Row(vm: $0.vm, target: $0.target) }
     }
 
-    mutating func apply(_ event: EvacuationEvent, at now: ContinuousClock.Instant) {
+    mutating func apply(_ event: MoveEvent, at now: ContinuousClock.Instant) {
         switch event {
         case .started(let job):
             update(job.vm) { $0.started = now; $0.phase = "starting" }
@@ -67,7 +68,7 @@ struct EvacuationProgress: Sendable {
         if running > 0 { parts.append("\(running) running") }
         if waiting > 0 { parts.append("\(waiting) waiting") }
         if notMoved > 0 { parts.append("\(notMoved) NOT moved") }
-        return "evacuating \(host): " + parts.joined(separator: ", ") + "  " + Self.bar(done: moved + notMoved, of: rows.count)
+        return title + ": " + parts.joined(separator: ", ") + "  " + Self.bar(done: moved + notMoved, of: rows.count)
             + String(format: "  [%.1fs]", (now - began).milliseconds / 1000)
     }
 

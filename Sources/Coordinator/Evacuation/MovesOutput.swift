@@ -2,18 +2,18 @@ import Foundation
 import Shared
 import Synchronization
 
-/// Shows an evacuation as it runs. On a terminal: a block of lines, one per
+/// Shows an evacuation or a balancing round as it runs. On a terminal: a block of lines, one per
 /// VM and one overall, rewritten in place. Otherwise (a log, a pipe): a line
 /// when a migration starts or ends, each VM's phases, and every 5 s the
 /// running VMs and the overall line. With --json: one JSON object per line
 /// (docs/json.md), progress at most once a second per VM.
-final class EvacuationOutput: Sendable {
+final class MovesOutput: Sendable {
     let json: Bool
     private let isTerminal: Bool
     private let state: Mutex<State>
 
     private struct State: Sendable {
-        var progress: EvacuationProgress?
+        var progress: MovesProgress?
         /// Lines of the block drawn last on the terminal.
         var drawn = 0
         var lastDraw: ContinuousClock.Instant?
@@ -43,14 +43,22 @@ final class EvacuationOutput: Sendable {
         }
     }
 
-    func begin(host: String, jobs: [MigrationQueue.Job]) {
-        let now = ContinuousClock.now
-        state.withLock { $0.progress = EvacuationProgress(host: host, jobs: jobs, began: now) }
+    func plan(_ plan: BalancePlan, text: String, dryRun: Bool) {
+        if json {
+            emit(EventLine(type: "plan", dryRun: dryRun, plan: plan))
+        } else {
+            say(text)
+        }
     }
 
-    func show(_ event: EvacuationEvent) {
+    func begin(title: String, jobs: [MigrationQueue.Job]) {
         let now = ContinuousClock.now
-        let progress = state.withLock { s -> EvacuationProgress? in
+        state.withLock { $0.progress = MovesProgress(title: title, jobs: jobs, began: now) }
+    }
+
+    func show(_ event: MoveEvent) {
+        let now = ContinuousClock.now
+        let progress = state.withLock { s -> MovesProgress? in
             s.progress?.apply(event, at: now)
             return s.progress
         }
@@ -88,7 +96,7 @@ final class EvacuationOutput: Sendable {
     }
 
     /// Leaves the progress block as it stands, then prints the report.
-    func finish(_ report: EvacuationReport) {
+    func finish(_ report: any Encodable & Sendable, text: String) {
         if json {
             emit(EventLine(type: "report", report: report))
             return
@@ -96,7 +104,7 @@ final class EvacuationOutput: Sendable {
         if isTerminal, let progress = state.withLock({ $0.progress }) { redraw(progress, now: .now, force: true) }
         state.withLock { $0.drawn = 0 }
         say("")
-        say(EvacuationReportText.render(report))
+        say(text)
     }
 
     /// A line for a person (on its own above the progress block on a terminal).
@@ -109,7 +117,7 @@ final class EvacuationOutput: Sendable {
 
     // MARK: Terminal
 
-    private func redraw(_ progress: EvacuationProgress, now: ContinuousClock.Instant, force: Bool) {
+    private func redraw(_ progress: MovesProgress, now: ContinuousClock.Instant, force: Bool) {
         let lines = progress.lines(now: now)
         let previous = state.withLock { s -> Int? in
             if !force, let last = s.lastDraw, now - last < .milliseconds(200) { return nil }
@@ -134,7 +142,7 @@ final class EvacuationOutput: Sendable {
 
     // MARK: JSON
 
-    private func showJSON(_ event: EvacuationEvent, now: ContinuousClock.Instant) {
+    private func showJSON(_ event: MoveEvent, now: ContinuousClock.Instant) {
         switch event {
         case .started(let job):
             emit(EventLine(type: "start", vm: job.vm, source: job.source, target: job.target))
@@ -169,11 +177,37 @@ final class EvacuationOutput: Sendable {
         var text: String?
         var mode: String?
         var reason: String?
-        var plan: EvacuationPlan?
+        /// An `EvacuationPlan` or a `BalancePlan`.
+        var plan: (any Encodable & Sendable)?
         var progress: MigrationProgress?
         var elapsedMs: Double?
-        var result: EvacuationReport.Entry?
-        var report: EvacuationReport?
+        var result: MoveResult?
+        /// An `EvacuationReport` or a `BalanceReport`.
+        var report: (any Encodable & Sendable)?
+
+        private enum Key: String, CodingKey {
+            case type, vm, host, source, target, parallel, dryRun, entered, text, mode, reason, plan, progress, elapsedMs, result, report
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: Key.self)
+            try c.encode(type, forKey: .type)
+            try c.encodeIfPresent(vm, forKey: .vm)
+            try c.encodeIfPresent(host, forKey: .host)
+            try c.encodeIfPresent(source, forKey: .source)
+            try c.encodeIfPresent(target, forKey: .target)
+            try c.encodeIfPresent(parallel, forKey: .parallel)
+            try c.encodeIfPresent(dryRun, forKey: .dryRun)
+            try c.encodeIfPresent(entered, forKey: .entered)
+            try c.encodeIfPresent(text, forKey: .text)
+            try c.encodeIfPresent(mode, forKey: .mode)
+            try c.encodeIfPresent(reason, forKey: .reason)
+            if let plan { try c.encode(plan, forKey: .plan) }
+            try c.encodeIfPresent(progress, forKey: .progress)
+            try c.encodeIfPresent(elapsedMs, forKey: .elapsedMs)
+            try c.encodeIfPresent(result, forKey: .result)
+            if let report { try c.encode(report, forKey: .report) }
+        }
     }
 
     private func emit(_ line: EventLine) {
