@@ -150,3 +150,72 @@ import Testing
         #expect(methods.contains("greedy"))
     }
 }
+
+/// "Every VM is placed whenever any feasible placement exists", checked
+/// against an exhaustive search on small random clusters (not only on
+/// instances built around a known answer).
+@Suite struct EvacuationCompletenessTests {
+    typealias F = PlannerFixture
+
+    @Test(arguments: Array(UInt64(1)...300)) func placesEveryVMWhenBruteForceFindsAPlacement(seed: UInt64) throws {
+        let (snapshot, vms) = Self.instance(seed: seed)
+        let plan = EvacuationPlanner.plan(snapshot, evacuating: ["src"])
+        try PlannerPropertyTests.checkFeasible(snapshot, moves: plan.placements.map { ($0.vm, $0.target) }, leaving: ["src"])
+        let feasible = Self.bruteForce(snapshot, movers: vms.filter { $0.host == "src" })
+        #expect(plan.unplaced.isEmpty == feasible, "seed \(seed): planner left \(plan.unplaced.map(\.vm)), brute force says feasible: \(feasible)")
+    }
+
+    /// The instances are neither all feasible nor all hopeless.
+    @Test func instancesCoverBothAnswers() {
+        let answers = (UInt64(1)...300).map { seed in
+            let (snapshot, vms) = Self.instance(seed: seed)
+            return Self.bruteForce(snapshot, movers: vms.filter { $0.host == "src" })
+        }
+        #expect(answers.count { $0 } >= 50 && answers.count { !$0 } >= 50, "\(answers.count { $0 }) feasible of 300")
+    }
+
+    static func instance(seed: UInt64) -> (ClusterSnapshot, [ClusterSnapshot.VM]) {
+        var rng = SeededRandom(seed: seed &* 2_654_435_761)
+        let pick = { (p: Double, rng: inout SeededRandom) in Double.random(in: 0..<1, using: &rng) < p }
+        var hosts = [F.host("src", freeMiB: 0)]
+        for i in 0..<Int.random(in: 1...4, using: &rng) {
+            hosts.append(F.host(
+                "t\(i)", freeMiB: UInt64.random(in: 0...6, using: &rng) * 1088,
+                models: pick(0.7, &rng) ? ["qemu64", "Haswell"] : ["qemu64"], maintenance: pick(0.15, &rng)))
+        }
+        var vms: [ClusterSnapshot.VM] = []
+        for i in 0..<Int.random(in: 1...6, using: &rng) {
+            vms.append(F.vm("vm\(i)", on: "src", memGiB: UInt64.random(in: 1...3, using: &rng),
+                            group: pick(0.3, &rng) ? "g\(Int.random(in: 0...1, using: &rng))" : nil,
+                            model: pick(0.3, &rng) ? "Haswell" : "qemu64"))
+        }
+        for t in hosts.indices.dropFirst() where pick(0.3, &rng) {
+            vms.append(F.vm("old\(t)", on: hosts[t].name, memGiB: 1, group: "g\(Int.random(in: 0...1, using: &rng))"))
+        }
+        return (ClusterSnapshot(hosts: hosts, vms: vms), vms)
+    }
+
+    /// Tries every assignment of the movers to the other hosts.
+    static func bruteForce(_ snapshot: ClusterSnapshot, movers: [ClusterSnapshot.VM]) -> Bool {
+        let targets = snapshot.hosts.filter { $0.name != "src" && !$0.maintenance }
+        var free = Dictionary(uniqueKeysWithValues: targets.map { ($0.name, $0.memoryAvailableBytes) })
+        var groups: [String: [String]] = [:]
+        for vm in snapshot.vms where vm.host != "src" { if let g = vm.antiAffinityGroup { groups[vm.host, default: []].append(g) } }
+        func assign(_ i: Int) -> Bool {
+            guard i < movers.count else { return true }
+            let vm = movers[i]
+            for host in targets where host.cpuModels.contains(vm.cpuModel) && free[host.name]! >= vm.footprintBytes {
+                if let g = vm.antiAffinityGroup, groups[host.name, default: []].contains(g) { continue }
+                free[host.name]! -= vm.footprintBytes
+                if let g = vm.antiAffinityGroup { groups[host.name, default: []].append(g) }
+                defer {
+                    free[host.name]! += vm.footprintBytes
+                    if vm.antiAffinityGroup != nil { groups[host.name]!.removeLast() }
+                }
+                if assign(i + 1) { return true }
+            }
+            return false
+        }
+        return assign(0)
+    }
+}
