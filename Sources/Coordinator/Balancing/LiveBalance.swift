@@ -76,26 +76,26 @@ enum BalanceText {
 
     static func plan(_ plan: BalancePlan, options: BalanceOptions, coolingDown: Int = 0) -> String {
         var lines = [String(format: "score %.4f -> %.4f in %d move%@", plan.scoreBefore, plan.scoreAfter, plan.moves.count, plan.moves.count == 1 ? "" : "s")]
-        if plan.moves.isEmpty {
-            lines[0] += String(format: " (no move lowers it by %g or more)", options.minGain)
-        }
+        var notes: [String] = []
+        if plan.moves.isEmpty { notes.append(String(format: "no move lowers it by %g or more", options.minGain)) }
         if coolingDown > 0 {
-            lines[0] += " (\(coolingDown) VM\(coolingDown == 1 ? "" : "s") moved in the last \(Int(options.coolDownSeconds)) s left alone)"
+            notes.append("\(coolingDown) VM\(coolingDown == 1 ? "" : "s") that migrated in the last \(Int(options.coolDownSeconds)) s left alone (cool-down)")
         }
+        if !notes.isEmpty { lines[0] += ": " + notes.joined(separator: "; ") }
         for (i, move) in plan.moves.enumerated() {
-            lines.append("\(i + 1). \(move.vm) \(move.source) -> \(move.target) (\(move.bytes >> 20) MiB, gain \(String(format: "%.4f", move.gain)))")
+            lines.append("\(i + 1). \(move.vm) \(move.source) -> \(move.target) (\(ByteFormat.string(move.bytes)), gain \(String(format: "%.4f", move.gain)))")
         }
         return lines.joined(separator: "\n")
     }
 
     static func report(_ report: BalanceReport) -> String {
         guard !report.moves.isEmpty else { return "nothing moved" }
-        var table = TextTable("VM", "FROM", "TO", "RESULT", "MODE", "DOWNTIME", "TIME", "NOTE")
+        var table = TextTable("VM", "FROM", "TO", "RESULT", "MODE", "DOWNTIME QEMU/GUEST", "TIME", "NOTE")
         for result in report.moves {
             let figures = result.migration?.figures
             table.add(
                 result.vm, result.source, result.target ?? "-", EvacuationReportText.result(result), result.migration?.mode ?? "-",
-                figures?.downtimeMsQEMU.map { EvacuationReportText.milliseconds($0) } ?? "-",
+                EvacuationReportText.downtime(figures),
                 figures?.totalMs.map { EvacuationReportText.seconds($0 / 1000) } ?? "-",
                 result.outcome == .moved ? "" : (result.reason ?? ""))
         }
@@ -104,6 +104,6 @@ enum BalanceText {
         if let after = report.scoreAfter {
             summary += String(format: "; score %.4f -> %.4f (planned %.4f)", report.plan.scoreBefore, after, report.plan.scoreAfter)
         }
-        return table.render() + "\n" + summary + "."
+        return EvacuationReportText.trimmed(table.render()) + "\n" + summary + "."
     }
 }

@@ -33,15 +33,15 @@ extension MoveResult {
 /// The end-of-run table and summary lines.
 enum EvacuationReportText {
     static func render(_ report: EvacuationReport) -> String {
-        var table = TextTable("VM", "FROM", "TO", "RESULT", "MODE", "DOWNTIME", "TIME", "NOTE")
+        var table = TextTable("VM", "FROM", "TO", "RESULT", "MODE", "DOWNTIME QEMU/GUEST", "TIME", "NOTE")
         for entry in report.entries {
             let figures = entry.migration?.figures
             table.add(
                 entry.vm, entry.source, entry.target ?? "-", result(entry), entry.migration?.mode ?? "-",
-                figures?.downtimeMsQEMU.map { milliseconds($0) } ?? "-", figures?.totalMs.map { seconds($0 / 1000) } ?? "-",
+                downtime(figures), figures?.totalMs.map { seconds($0 / 1000) } ?? "-",
                 entry.outcome == .moved ? "" : (entry.reason ?? ""))
         }
-        var lines = [table.render()]
+        var lines = [trimmed(table.render())]
         let moved = report.count(.moved)
         lines.append("\(moved) of \(report.entries.count) VM\(report.entries.count == 1 ? "" : "s") moved in \(seconds(report.wallSeconds)) (up to \(report.parallel) at a time).")
         switch report.leftOnHost {
@@ -67,6 +67,18 @@ enum EvacuationReportText {
     }
 
     static func milliseconds(_ value: Double) -> String { "\(Int(value.rounded())) ms" }
+
+    /// QEMU's downtime figure, and the guest's own heartbeat gap when known.
+    static func downtime(_ figures: MigrationFigures?) -> String {
+        guard let qemu = figures?.downtimeMsQEMU else { return "-" }
+        return milliseconds(qemu) + (figures?.downtimeMsGuest.map { " / " + milliseconds($0) } ?? "")
+    }
+
+    /// A table whose last column is empty on some rows ends those rows in spaces.
+    static func trimmed(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { String($0.reversed().drop { $0 == " " }.reversed()) }.joined(separator: "\n")
+    }
 
     static func seconds(_ value: Double) -> String {
         value < 10 ? String(format: "%.1f s", value) : "\(Int(value.rounded())) s"
