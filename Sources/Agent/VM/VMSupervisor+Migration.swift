@@ -59,9 +59,17 @@ extension VMSupervisor {
         _ = try held(ref, as: .incoming)
         let consoleStart = consoleSize(ref.name)
         let resumedAt = try await withQMP(ref.name, timeout: .seconds(5)) { qmp -> Date in
-            let info = try await qmp.queryMigrate()
+            var info = try await qmp.queryMigrate()
             let run = try await qmp.runState()
             if run == .running { return Date() }
+            // The source reports completed a moment before this side has
+            // loaded the last device state.
+            if info.state == .active || info.state == .device || info.state == .setup {
+                let loaded: Set<QMP.MigrationStatus> = [.completed, .postcopyActive, .failed]
+                if let settled = try? await qmp.waitForMigration(status: loaded, timeout: .seconds(15), pollInterval: .milliseconds(10)) {
+                    info = settled
+                }
+            }
             guard info.state == .completed || info.state == .postcopyActive else {
                 throw AgentError(.conflict, "the stream for \(ref.name) has not fully arrived (incoming status \(info.state.rawValue), run state \(run.rawValue))")
             }
