@@ -51,6 +51,34 @@ extension LabSuite {
             }
         }
 
+        /// A disk in h1's own `local` directory: `--mode cold` pauses the
+        /// guest, copies the image to h2 with a SHA-256 check, moves the state,
+        /// and the guest's disk writer finds every record.
+        @Test func coldMigrationCopiesALocalDiskAndTheDiskWriterLosesNothing() async throws {
+            try await lab.up()
+            try await lab.withVMs(["it-copy"]) {
+                var guest = LabGuest(name: "it-copy", octet: 116)
+                guest.withNIC = false
+                guest.diskPath = lab.labDir + "/local/it-copy.qcow2"
+                guest.extraCmdline = "ferry.disk_check_s=2 ferry.disk_rate=50"
+                let before = try await boot(guest)
+                let h1Copy = lab.hostDir("h1") + "/local/it-copy.qcow2", h2Copy = lab.hostDir("h2") + "/local/it-copy.qcow2"
+                #expect(FileManager.default.fileExists(atPath: h1Copy) && !FileManager.default.fileExists(atPath: h2Copy))
+
+                let live = try await lab.coord(["migrate", guest.name, "--to", "h2", "--mode", "live"])
+                #expect(live.status != 0 && live.stderrText.contains("--mode cold copies local disks"), "\(live.stderrText)")
+
+                let cold = try await lab.migrate(guest.name, to: "h2", ["--mode", "cold"])
+                #expect(cold.status == 0 && cold.result.outcome == "succeeded", "\(cold.text)")
+                try await lab.expectRunsOnlyOn(guest.name, "h2", beyond: before.guest.lastHeartbeat ?? 0)
+                #expect(FileManager.default.fileExists(atPath: h2Copy), "the image should now be in h2's directory")
+                #expect(!FileManager.default.fileExists(atPath: h1Copy), "h1's copy should be gone")
+                let disk = try await waitForDiskCheck(guest.name)
+                #expect(disk.diskGaps == 0 && disk.diskLast != nil, "disk writer lost records: \(disk)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: lab.hostDir("h2") + "/local/it-copy.qcow2"), "deleting the VM removes its disk")
+        }
+
         /// QEMU 7.2 under TCG loses dirty pages in pre-copy when guest RAM is
         /// a multiple of 256 KiB (LAB-FACTS.md). Ferry refuses live modes for
         /// such a VM; forced, the broken guest must be reported as a failure
