@@ -33,8 +33,9 @@ import Testing
         let paths = VMPaths(name: "vm1", config: config)
         let boot = QEMUCommandLine.arguments(spec: spec, paths: paths, accelerator: .tcg)
         let incoming = QEMUCommandLine.arguments(spec: spec, paths: paths, accelerator: .tcg, mode: .incoming)
-        #expect(Array(incoming.dropLast(2)) == boot)
-        #expect(incoming.suffix(2) == ["-incoming", "defer"])
+        #expect(Array(incoming.dropLast(3)) == boot)
+        // -S: the target stays paused after the stream until Ferry resumes it.
+        #expect(incoming.suffix(3) == ["-S", "-incoming", "defer"])
     }
 
     @Test func tapNamesFitAndAreStablePerVM() {

@@ -13,6 +13,8 @@ struct LabGuest {
     var cpuModel = "qemu64"
     var withDisk = true
     var withNIC = true
+    /// A disk at this path (a `local` pool image) instead of one on NFS.
+    var diskPath: String?
     /// More `ferry.*` settings for the workload (guest/README.md).
     var extraCmdline = ""
 
@@ -32,7 +34,9 @@ struct LabGuest {
               cmdline: "console=ttyS0 quiet panic=-1 ferry.name=\(name) ferry.dirty_mib=\(dirtyMiB) ferry.dirty_rate=\(dirtyRate) ferry.ip=\(address)/24\(withDisk ? " ferry.disk=/dev/vda" : "")\(extraCmdline.isEmpty ? "" : " " + extraCmdline)"
 
             """
-        if withDisk { text += "disks:\n  - {url: \"\(diskURL)\", format: qcow2, size: 32M}\n" }
+        if withDisk {
+            text += diskPath.map { "disks:\n  - {path: \"\($0)\", format: qcow2, size: 32M}\n" } ?? "disks:\n  - {url: \"\(diskURL)\", format: qcow2, size: 32M}\n"
+        }
         if withNIC { text += "nics:\n  - {bridge: br0, mac: \"52:54:00:00:01:\(String(format: "%02x", octet % 256))\"}\n" }
         return text
     }
@@ -68,8 +72,12 @@ extension Lab {
 
     /// Removes a VM whatever state it is in (test cleanup).
     nonisolated func removeVM(_ name: String) async {
-        _ = try? await coord(["vm", "kill", name])
-        _ = try? await coord(["vm", "delete", name])
+        for _ in 1...2 {
+            _ = try? await coord(["vm", "kill", name])
+            if (try? await coord(["vm", "delete", name]))?.status == 0 { return }
+            // Held by a migration a test interrupted: settle it, then again.
+            _ = try? await coord(["recover"])
+        }
     }
 
     nonisolated func vmNames() async throws -> [String] {

@@ -122,6 +122,34 @@ extension Lab {
         #expect(details.guest.intact, "guest on \(host) is not intact: \(details.guest)", sourceLocation: sourceLocation)
     }
 
+    /// Waits until every host is up with its probes done (an agent restarted
+    /// by an earlier test probes QEMU again for several seconds).
+    nonisolated func waitUntilSettled(timeout: Duration = .seconds(180)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let out = try await coord(["hosts", "--json"])
+            if out.status == 0, let hosts = try? HostsOutput.parse(out),
+               hosts.hosts.count == hostCount,
+               hosts.hosts.allSatisfy({ $0.state == "up" && $0.inventory?.accelerator.kind != .probing && $0.inventory?.qemu != nil }) {
+                return
+            }
+            try await Task.sleep(for: .seconds(1))
+        }
+        throw LabFailure("the lab's hosts did not settle within \(timeout)")
+    }
+
+    /// Runs `body`, then removes the VMs whatever happened.
+    nonisolated func withVMs(_ names: [String], _ body: () async throws -> Void) async throws {
+        for name in names { await removeVM(name) }
+        do {
+            try await body()
+        } catch {
+            for name in names { await removeVM(name) }
+            throw error
+        }
+        for name in names { await removeVM(name) }
+    }
+
     /// Waits for a file to appear (a pidfile on a lab host).
     nonisolated func waitForFile(_ path: String, timeout: Duration = .seconds(60)) async throws {
         let deadline = ContinuousClock.now + timeout

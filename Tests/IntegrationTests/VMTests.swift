@@ -88,7 +88,8 @@ extension LabSuite {
             #expect(refused.stderrText.contains("cannot migrate"), "\(refused.stderrText)")
 
             #expect(try exportFiles() == before)
-            #expect(try await lab.vmNames().filter { $0.hasPrefix("it-") }.isEmpty)
+            let left = try await lab.vmNames().filter { $0.hasPrefix("it-") }
+            #expect(left.isEmpty, "VMs left by earlier tests or by this one: \(left)")
         }
 
         @Test func aCreateWhoseQEMUCannotStartLeavesNothingBehind() async throws {

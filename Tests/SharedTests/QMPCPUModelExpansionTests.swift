@@ -17,7 +17,7 @@ import Testing
     }
 
     @Test func anUnknownModelIsATypedError() async throws {
-        try await withQEMU(.machineNone) { _, client in
+        _ = try await withQEMU(.machineNone) { _, client in
             await #expect(throws: QMP.CommandError.self) { try await client.cpuModelExpansion("NoSuchCPU") }
         }
     }

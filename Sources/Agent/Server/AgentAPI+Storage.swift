@@ -18,6 +18,17 @@ extension AgentAPI {
         router.on(AgentMethods.StorageDiskCheck.self) { params, _ in
             try await agentErrors { try await storage.checkDisk(params.location) }
         }
+        router.on(AgentMethods.DiskDigest.self) { params, _ in try await agentErrors { try await storage.digest(params.location) } }
+        router.on(AgentMethods.DiskRead.self) { params, _ in try await agentErrors { try await storage.readChunk(params) } }
+        router.on(AgentMethods.DiskWrite.self) { params, _ in
+            try await agentErrors { try await storage.writeChunk(params) }
+            return Empty()
+        }
+        router.on(AgentMethods.DiskCommit.self) { params, _ in try await agentErrors { try await storage.commitCopy(params) } }
+        router.on(AgentMethods.DiskDiscardPartial.self) { params, _ in
+            try await agentErrors { try await storage.discardPartial(params.location) }
+            return Empty()
+        }
     }
 
     private static func agentErrors<T: Sendable>(_ body: () async throws -> T) async throws -> T {

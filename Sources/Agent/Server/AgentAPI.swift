@@ -39,6 +39,8 @@ enum AgentAPI {
         router.on(AgentMethods.MigrationCommit.self) { params, _ in try await vms.commitIncoming(params) }
         router.on(AgentMethods.MigrationAbortIncoming.self) { params, _ in try await vms.abortIncoming(params); return Empty() }
         router.on(AgentMethods.MigrationRelease.self) { params, _ in try await vms.releaseOutgoing(params); return Empty() }
+        router.on(AgentMethods.MigrationPause.self) { params, _ in try await vms.pauseForMigration(params) }
+        router.on(AgentMethods.MigrationRemoveCopy.self) { params, _ in try await vms.removeUnusedCopy(params.location); return Empty() }
         return router
     }
 }

@@ -56,7 +56,7 @@ extension StoragePools {
     /// The resolved location, and whether the disk's folder exists. A path's
     /// folder must resolve inside the pool's own real path, and its token
     /// folder must not be a symlink, so no write lands outside the pool.
-    private func confined(_ location: String) async throws -> (DiskLocation, folderExists: Bool) {
+    func confined(_ location: String) async throws -> (DiskLocation, folderExists: Bool) {
         let disk = try DiskLocation.resolve(location, in: pools)
         guard case .sharedPath(let folder) = disk.folder, case .sharedPath(let root) = try PoolLocation(disk.pool) else {
             return (disk, true)  // libnfs: the server confines paths to its export
@@ -85,7 +85,7 @@ extension StoragePools {
         return String(cString: resolved)
     }
 
-    private func blocking<T: Sendable>(_ pool: String, _ operation: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+    func blocking<T: Sendable>(_ pool: String, _ operation: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
         do {
             return try await BlockingCall.run(timeout: checkTimeout, body)
         } catch is BlockingCall.TimedOut {

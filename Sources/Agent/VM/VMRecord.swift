@@ -52,6 +52,9 @@ struct MigrationMark: Codable, Sendable, Equatable {
     /// Outgoing only: whether the guest ran when the migration began, so a
     /// rollback knows whether to resume it.
     var guestWasRunning: Bool?
+    /// Incoming only: local images copied here for this migration, removed
+    /// if it is aborted.
+    var copiedDisks: [String]?
 }
 
 /// A running QEMU, found from its pidfile and checked against its command

@@ -14,7 +14,7 @@ extension VMSupervisor {
             throw AgentError(.invalidParams, "invalid VM spec: " + problems.map(\.description).joined(separator: "; "))
         }
         if let existing = records[spec.name] {
-            guard existing.migration == MigrationMark(id: params.migrationID, role: .incoming, peer: params.sourceHost) else {
+            guard existing.migration?.id == params.migrationID, existing.migration?.role == .incoming else {
                 throw AgentError(.conflict, "a VM named \(spec.name) already exists on \(config.name)")
             }
             // The same prepare again (a retry): start over.
@@ -27,8 +27,8 @@ extension VMSupervisor {
         let address = try listenAddress(params.listenAddress)
 
         let record = VMRecord(
-            spec: spec, createdDisks: params.createdDisks, startedAt: nil, expectedRunning: false,
-            migration: MigrationMark(id: params.migrationID, role: .incoming, peer: params.sourceHost))
+            spec: spec, createdDisks: Array(Set(params.createdDisks + params.copiedDisks)).sorted(), startedAt: nil, expectedRunning: false,
+            migration: MigrationMark(id: params.migrationID, role: .incoming, peer: params.sourceHost, copiedDisks: params.copiedDisks))
         try record.save(paths(spec.name))
         records[spec.name] = record
         do {
@@ -59,9 +59,17 @@ extension VMSupervisor {
         _ = try held(ref, as: .incoming)
         let consoleStart = consoleSize(ref.name)
         let resumedAt = try await withQMP(ref.name, timeout: .seconds(5)) { qmp -> Date in
-            let info = try await qmp.queryMigrate()
+            var info = try await qmp.queryMigrate()
             let run = try await qmp.runState()
             if run == .running { return Date() }
+            // The source reports completed a moment before this side has
+            // loaded the last device state.
+            if info.state == .active || info.state == .device || info.state == .setup {
+                let loaded: Set<QMP.MigrationStatus> = [.completed, .postcopyActive, .failed]
+                if let settled = try? await qmp.waitForMigration(status: loaded, timeout: .seconds(15), pollInterval: .milliseconds(10)) {
+                    info = settled
+                }
+            }
             guard info.state == .completed || info.state == .postcopyActive else {
                 throw AgentError(.conflict, "the stream for \(ref.name) has not fully arrived (incoming status \(info.state.rawValue), run state \(run.rawValue))")
             }
@@ -89,8 +97,11 @@ extension VMSupervisor {
     /// Ends the incoming QEMU and forgets the VM. Idempotent.
     func abortIncoming(_ ref: MigrationRef) async throws {
         guard records[ref.name] != nil else { return }
-        _ = try held(ref, as: .incoming)
+        let record = try held(ref, as: .incoming)
         await destroyIncoming(ref.name)
+        for copy in record.migration?.copiedDisks ?? [] where record.spec.disks.contains(where: { $0.location == copy }) {
+            _ = await disks.remove(copy)
+        }
         logger.info("incoming migration aborted", metadata: ["vm": "\(ref.name)", "migration": "\(ref.migrationID)"])
     }
 
@@ -99,21 +110,24 @@ extension VMSupervisor {
     func startOutgoing(_ params: MigrationStartParams) async throws -> MigrationProgress {
         let ref = MigrationRef(name: params.name, migrationID: params.migrationID)
         let record = try existing(params.name)
+        guard QEMUProcess.pid(for: paths(params.name)) != nil else {
+            throw AgentError(.conflict, "\(params.name) is not running on \(config.name); a stopped VM moves without QEMU")
+        }
         if let mark = record.migration {
             guard mark.id == params.migrationID, mark.role == .outgoing else {
                 throw AgentError(.conflict, "\(params.name) is already held by migration \(mark.id) (\(mark.role.rawValue) with \(mark.peer))")
             }
-            return try await status(MigrationStatusParams(name: ref.name, migrationID: ref.migrationID))  // a retried call
+            let current = try await status(MigrationStatusParams(name: ref.name, migrationID: ref.migrationID))
+            // Paused by this migration (disks copied): start it now; else a retried call.
+            guard ["none", "cancelled", "failed"].contains(current.status) else { return current }
+        } else {
+            try claim(params.name, for: "starting a migration")
+            let wasRunning = try await withQMP(params.name, timeout: .seconds(5)) { try await $0.runState() == .running }
+            records[params.name]?.migration = MigrationMark(id: params.migrationID, role: .outgoing, peer: params.targetHost, guestWasRunning: wasRunning)
+            busy[params.name] = nil
+            try records[params.name]?.save(paths(params.name))
         }
-        guard QEMUProcess.pid(for: paths(params.name)) != nil else {
-            throw AgentError(.conflict, "\(params.name) is not running on \(config.name); a stopped VM moves without QEMU")
-        }
-        try claim(params.name, for: "starting a migration")
-        defer { busy[params.name] = nil }
         let tuning = params.tuning
-        let wasRunning = try await withQMP(params.name, timeout: .seconds(5)) { try await $0.runState() == .running }
-        records[params.name]?.migration = MigrationMark(id: params.migrationID, role: .outgoing, peer: params.targetHost, guestWasRunning: wasRunning)
-        try records[params.name]?.save(paths(params.name))
         do {
             let progress = try await withQMP(params.name, timeout: .seconds(5)) { qmp in
                 try await qmp.setMigrationCapabilities(tuning.capabilityMap)
@@ -222,9 +236,10 @@ extension VMSupervisor {
 
     /// Ends the source QEMU after a verified migration and forgets the VM.
     /// Refused while the guest runs here. Idempotent.
-    func releaseOutgoing(_ ref: MigrationRef) async throws {
+    func releaseOutgoing(_ params: MigrationReleaseParams) async throws {
+        let ref = MigrationRef(name: params.name, migrationID: params.migrationID)
         guard records[ref.name] != nil else { return }
-        _ = try held(ref, as: .outgoing)
+        let record = try held(ref, as: .outgoing)
         if let pid = QEMUProcess.pid(for: paths(ref.name)) {
             let run = try await withQMP(ref.name, timeout: .seconds(5)) { try await $0.runState() }
             guard run != .running else {
@@ -239,7 +254,41 @@ extension VMSupervisor {
             }
         }
         forget(ref.name)
+        // The images that now live on the target; only this VM's own path disks.
+        for location in params.removeDisks where record.spec.disks.contains(where: { $0.location == location }) && location.hasPrefix("/") {
+            _ = await disks.remove(location)
+        }
         logger.info("migration released the source", metadata: ["vm": "\(ref.name)", "migration": "\(ref.migrationID)"])
+    }
+
+    /// Stops the guest's vCPUs for a cold migration that copies disks; the
+    /// VM is held by the migration from here on.
+    func pauseForMigration(_ params: MigrationPauseParams) async throws -> MigrationProgress {
+        let ref = MigrationRef(name: params.name, migrationID: params.migrationID)
+        let record = try existing(params.name)
+        guard QEMUProcess.pid(for: paths(params.name)) != nil else {
+            throw AgentError(.conflict, "\(params.name) is not running on \(config.name)")
+        }
+        if record.migration == nil {
+            try claim(params.name, for: "pausing for a migration")
+            defer { busy[params.name] = nil }
+            let wasRunning = try await withQMP(params.name, timeout: .seconds(5)) { try await $0.runState() == .running }
+            records[params.name]?.migration = MigrationMark(id: params.migrationID, role: .outgoing, peer: params.targetHost, guestWasRunning: wasRunning)
+            try records[params.name]?.save(paths(params.name))
+        }
+        _ = try held(ref, as: .outgoing)
+        // `stop` drains and flushes the block layer: the image is consistent.
+        try await withQMP(params.name, timeout: .seconds(30)) { try await $0.stop() }
+        return try await status(MigrationStatusParams(name: ref.name, migrationID: ref.migrationID))
+    }
+
+    /// Removes a copied image no VM here uses.
+    func removeUnusedCopy(_ location: String) async throws {
+        if let user = records.first(where: { $0.value.spec.disks.contains { $0.location == location } }) {
+            throw AgentError(.conflict, "\(location) is a disk of \(user.key) on \(config.name); refusing to remove it")
+        }
+        guard location.hasPrefix("/") else { throw AgentError(.invalidParams, "only copied local images can be removed this way") }
+        _ = await disks.remove(location)
     }
 
     // MARK: Helpers

@@ -90,6 +90,9 @@ struct CPUBaselineCommand: AsyncParsableCommand {
     static func describe(_ result: CPUBaseline.Result, skipped: [Output.Skipped]) -> String {
         var lines: [String] = []
         let set = result.hosts.joined(separator: ", ")
+        if result.hostDetails.isEmpty {
+            return (["No host could tell which CPU models it runs"] + skipped.map { "\($0.host) left out: \($0.reason)" }).joined(separator: "\n")
+        }
         if let baseline = result.baseline {
             lines.append("CPU baseline for \(set): \(baseline) (\(result.features.count) features)")
         } else {

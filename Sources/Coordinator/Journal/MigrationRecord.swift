@@ -4,7 +4,7 @@ import Foundation
 /// BEFORE taking it, so after a crash `lastStep` names the step that may have
 /// been under way, never one that was skipped.
 enum MigrationStep: String, Codable, Sendable, CaseIterable {
-    case planned, checked, targetPrepared, streaming, switchover, sourceCompleted,
+    case planned, checked, pausedForCopy, copyingDisks, targetPrepared, streaming, switchover, sourceCompleted,
         targetResumed, verified, sourceReleased, done,
         rollingBack, rolledBack, failed
 

@@ -117,7 +117,7 @@ enum MigrationChecks {
 
     private static func versionCheck(_ source: HostInventory, _ target: HostInventory) -> CheckResult {
         func result(_ passed: Bool, _ detail: String) -> CheckResult { CheckResult(name: qemuVersion, passed: passed, detail: detail) }
-        guard let from = source.qemu?.version else { return result(false, "not checked: QEMU on \(source.host) is unavailable: \(source.qemuError ?? "no reason given")") }
+        guard let from = source.qemu?.version else { return result(false, qemuMissing(source)) }
         guard let to = target.qemu?.version else { return result(false, qemuMissing(target)) }
         guard compareVersions(to, from) != .orderedAscending else {
             return result(false, "QEMU on \(target.host) is \(to), older than \(from) on \(source.host); QEMU migrates only to the same or a newer version: upgrade QEMU on \(target.host) or choose another host")

@@ -31,7 +31,20 @@ struct MigrationExecutor: Sendable {
         else { throw MigrationError.refused("\(location.host.name) or \(targetHost.name) vanished from the survey") }
         let maintenance = Set(try journal.maintenance().keys)
         let checks = await PrecheckRunner(config: config, maintenance: maintenance).run(vm: location.vm, source: sourceInventory, target: targetReport)
-        guard checks.ok else { throw MigrationError.refused("\n  " + checks.refusals.joined(separator: "\n  ")) }
+        // Disks on storage the target does not share can be copied, by a cold
+        // migration only (the guest must not write while they move).
+        let failed = checks.checks.filter { !$0.passed }
+        let localDisks = (location.vm.disks ?? []).filter { $0.hasPrefix("/") }
+        var copyDisks: [String] = []
+        if !failed.isEmpty, failed.allSatisfy({ $0.name == "storage" }), !localDisks.isEmpty {
+            guard request.mode == .cold || request.mode == .auto else {
+                throw MigrationError.refused("\n  " + checks.refusals.joined(separator: "\n  ")
+                    + "\n  (a live migration needs shared storage; --mode cold copies local disks to \(targetHost.name))")
+            }
+            copyDisks = localDisks
+        } else if !checks.ok {
+            throw MigrationError.refused("\n  " + checks.refusals.joined(separator: "\n  "))
+        }
         let dialer = AgentDialer(config: config)
         let source = try await dialer.connect(location.host)
         let target: AgentLink
@@ -43,7 +56,16 @@ struct MigrationExecutor: Sendable {
         }
         let links = MigrationLinks(source: source, target: target, sourceConfig: location.host, targetConfig: targetHost)
         return try await withClosing(links, close: { await $0.close() }) { links in
-            let plan = try await decide(request, links: links)
+            var plan = try await decide(request, links: links)
+            if !copyDisks.isEmpty {
+                plan.plan = try MigrationPolicy.plan(
+                    PolicyInputs(
+                        mode: .cold, maxDowntimeMs: request.maxDowntimeMs, bandwidthMiBps: request.bandwidthMiBps, linkMiBps: config.migrationLinkMiBps ?? 1_000,
+                        memoryBytes: plan.details.spec.memory.bytes, guestRunning: true, dirtyRateMiBps: nil, hazards: [], allowKnownBugs: false, hostCPUs: 2))
+                plan.plan.copyDisks = copyDisks
+                plan.plan.reason = "\(copyDisks.count == 1 ? "a disk is" : "disks are") not on storage \(targetHost.name) shares: "
+                    + "the guest is paused, \(copyDisks.joined(separator: ", ")) copied over SSH and checked by SHA-256, then its state follows"
+            }
             let record = MigrationRecord(
                 id: UUID().uuidString.lowercased(), vm: request.vm, source: links.sourceConfig.name, target: links.targetConfig.name,
                 mode: plan.plan.kind.rawValue, reason: plan.plan.reason, startedAt: Date(), finishedAt: nil, lastStep: .planned,

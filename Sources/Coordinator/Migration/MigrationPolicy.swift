@@ -40,6 +40,8 @@ struct MigrationPlan: Sendable, Equatable {
     var target: MigrationTuning
     /// Switch to post-copy when pre-copy stalls (needs postcopy-ram).
     var postcopyOnStall: Bool
+    /// Local (unshared) disk images to copy to the target first; cold only.
+    var copyDisks: [String] = []
     /// Give up (and roll back) after this long; scales with RAM like Nova's
     /// completion timeout and KubeVirt's completionTimeoutPerGiB.
     var timeoutSeconds: Double

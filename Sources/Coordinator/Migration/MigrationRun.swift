@@ -29,6 +29,8 @@ struct MigrationRun: Sendable {
         let state = Mutex((sourceCompleted: false, postcopy: false, targetResumed: false))
         /// The target's answer to resume (in post-copy it comes mid-stream).
         let resumed = Mutex<MigrationResumeResult?>(nil)
+        /// Disk images this migration made on the target (committed or partial).
+        let copies = Mutex<[String]>([])
     }
 
     func execute() async throws -> MigrationReport {
@@ -36,13 +38,30 @@ struct MigrationRun: Sendable {
         let started = ContinuousClock.now
         var figures = record.figures
         do {
+            // Local disks first: the guest is paused, its images copied.
+            for location in plan.copyDisks {
+                if location == plan.copyDisks.first {
+                    try journal.step(id, .pausedForCopy, detail: "stop the guest on \(record.source)")
+                    emit(.phase("pausing the guest to copy its local disks"))
+                    _ = try await source.call(
+                        AgentMethods.MigrationPause.self, MigrationPauseParams(migrationID: id, name: vm, targetHost: record.target), timeout: 60)
+                }
+                try journal.step(id, .copyingDisks, detail: "\(location) to \(record.target)")
+                reached.copies.withLock { $0.append(location) }
+                let emit = self.emit
+                let digest = try await DiskCopier(source: source, target: target).copy(location) { done, total in
+                    emit(.note(String(format: "copying %@: %d of %d MiB", location, Int(done >> 20), Int(total >> 20))))
+                }
+                emit(.note("copied \(location): \(ByteFormat.string(digest.sizeBytes)), sha256 \(digest.sha256.prefix(16))… matches"))
+            }
+
             // Prepare: the target listens, paused.
             try journal.step(id, .targetPrepared, detail: "starting QEMU -incoming defer on \(record.target)")
             emit(.phase("preparing \(record.target)"))
             let prepared = try await target.call(
                 AgentMethods.MigrationPrepare.self,
                 MigrationPrepareParams(
-                    migrationID: id, spec: details.spec, createdDisks: details.createdDisks ?? [], sourceHost: record.source,
+                    migrationID: id, spec: details.spec, createdDisks: details.createdDisks ?? [], copiedDisks: plan.copyDisks, sourceHost: record.source,
                     listenAddress: links.targetConfig.migrationAddress, tuning: plan.target),
                 timeout: 90)
 
@@ -87,7 +106,8 @@ struct MigrationRun: Sendable {
 
             // Confirm: only now does the source QEMU end.
             try journal.step(id, .sourceReleased, detail: "quit QEMU on \(record.source)")
-            _ = try await source.call(AgentMethods.MigrationRelease.self, ref, timeout: 60)
+            _ = try await source.call(
+                AgentMethods.MigrationRelease.self, MigrationReleaseParams(name: vm, migrationID: id, removeDisks: plan.copyDisks), timeout: 60)
             try journal.step(id, .done, detail: "committed on \(record.target)")
             _ = try await target.call(AgentMethods.MigrationCommit.self, ref, timeout: 30)
             // From the first step to the commit: what the operator waits for.
@@ -187,7 +207,10 @@ struct MigrationRun: Sendable {
         // is paused, and resuming the source first shortens the guest's pause.
         let targetFirst = state.sourceCompleted
         do {
-            if targetFirst { _ = try await target.call(AgentMethods.MigrationAbortIncoming.self, ref, timeout: 60) }
+            if targetFirst {
+                _ = try await target.call(AgentMethods.MigrationAbortIncoming.self, ref, timeout: 60)
+                try await removeCopies(reached)
+            }
             _ = try await source.call(AgentMethods.MigrationRollback.self, ref, timeout: 60)
         } catch {
             return (.failed, "rollback incomplete (\(describe(error))); run coord recover", nil)
@@ -195,6 +218,7 @@ struct MigrationRun: Sendable {
         if !targetFirst {
             do {
                 _ = try await target.call(AgentMethods.MigrationAbortIncoming.self, ref, timeout: 60)
+                try await removeCopies(reached)
             } catch {
                 // The guest runs on the source; the target's paused QEMU waits for coord recover.
                 return (.rolledBack, "the guest runs on \(record.source), but \(record.target) did not answer (\(describe(error))): its paused incoming QEMU is removed by coord recover", record.source)
@@ -203,6 +227,15 @@ struct MigrationRun: Sendable {
         try? journal.step(id, .rolledBack, detail: "target QEMU destroyed; the guest runs on \(record.source)")
         try? journal.finish(id, outcome: .rolledBack, error: reason)
         return (.rolledBack, "", record.source)
+    }
+
+    /// Removes the disk images this migration copied to the target (the
+    /// agent refuses if a VM there uses one).
+    private func removeCopies(_ reached: Reached) async throws {
+        for location in reached.copies.withLock({ $0 }) {
+            _ = try await target.call(AgentMethods.DiskDiscardPartial.self, DiskRef(location: location), timeout: 30)
+            _ = try await target.call(AgentMethods.MigrationRemoveCopy.self, DiskRef(location: location), timeout: 30)
+        }
     }
 
     private func report(_ outcome: MigrationOutcome, error: String?, verification: String?, figures: MigrationFigures, runsOn: String?) -> MigrationReport {

@@ -74,7 +74,7 @@ struct MigrationSettler: Sendable {
             if verdict.alive {
                 try journal.step(record.id, .verified, detail: "recover: " + verdict.detail)
                 try journal.step(record.id, .sourceReleased, detail: "recover: quit QEMU on \(record.source)")
-                _ = try await source.call(AgentMethods.MigrationRelease.self, ref, timeout: 60)
+                _ = try await source.call(AgentMethods.MigrationRelease.self, MigrationReleaseParams(name: record.vm, migrationID: record.id), timeout: 60)
                 _ = try await target.call(AgentMethods.MigrationCommit.self, ref, timeout: 30)
                 return try finish(record, .succeeded, runsOn: record.target, "finished forward: \(verdict.detail)")
             }

@@ -85,11 +85,50 @@ extension AgentMethods {
     }
 
     /// Source, after the target was verified: ends the source QEMU (which
-    /// must not be running) and forgets the VM here. Disks are kept.
+    /// must not be running) and forgets the VM here. Disks are kept, except
+    /// the local images that were copied to the target (`removeDisks`).
     public enum MigrationRelease: AgentMethod {
         public static let name = "migration.release"
-        public typealias Params = MigrationRef
+        public typealias Params = MigrationReleaseParams
         public typealias Result = Empty
+    }
+
+    /// Source: holds the VM for this migration and stops its vCPUs, so its
+    /// local disks can be copied while nothing writes to them.
+    public enum MigrationPause: AgentMethod {
+        public static let name = "migration.pause"
+        public typealias Params = MigrationPauseParams
+        public typealias Result = MigrationProgress
+    }
+
+    /// Target: removes a copied disk image that no VM here uses (a copy left
+    /// by a migration that did not happen).
+    public enum MigrationRemoveCopy: AgentMethod {
+        public static let name = "migration.removeCopy"
+        public typealias Params = DiskRef
+        public typealias Result = Empty
+    }
+}
+
+public struct MigrationReleaseParams: Codable, Sendable, Equatable {
+    public var name: String
+    public var migrationID: String
+    public var removeDisks: [String]
+    public init(name: String, migrationID: String, removeDisks: [String] = []) {
+        self.name = name
+        self.migrationID = migrationID
+        self.removeDisks = removeDisks
+    }
+}
+
+public struct MigrationPauseParams: Codable, Sendable, Equatable {
+    public var migrationID: String
+    public var name: String
+    public var targetHost: String
+    public init(migrationID: String, name: String, targetHost: String) {
+        self.migrationID = migrationID
+        self.name = name
+        self.targetHost = targetHost
     }
 }
 
@@ -152,17 +191,22 @@ public struct MigrationPrepareParams: Codable, Sendable, Equatable {
     /// Disks the source agent created for the VM; the target takes over
     /// their ownership, so deleting the VM later removes them.
     public var createdDisks: [String]
+    /// Local disk images copied to the target for this migration: removed
+    /// again if it is aborted.
+    public var copiedDisks: [String]
     public var sourceHost: String
     /// Where the target listens; the agent's `migrationAddress` if nil.
     public var listenAddress: String?
     public var tuning: MigrationTuning
 
     public init(
-        migrationID: String, spec: VMSpec, createdDisks: [String], sourceHost: String, listenAddress: String?, tuning: MigrationTuning
+        migrationID: String, spec: VMSpec, createdDisks: [String], copiedDisks: [String] = [], sourceHost: String, listenAddress: String?,
+        tuning: MigrationTuning
     ) {
         self.migrationID = migrationID
         self.spec = spec
         self.createdDisks = createdDisks
+        self.copiedDisks = copiedDisks
         self.sourceHost = sourceHost
         self.listenAddress = listenAddress
         self.tuning = tuning
