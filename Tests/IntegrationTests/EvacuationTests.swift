@@ -154,6 +154,7 @@ extension LabSuite {
             kill(serve.pid, SIGTERM)
             let status = try await serve.wait(timeout: .seconds(120))
             stopped = true
+            print("coord serve log:\n\(serve.errors)")
             #expect(status == 0, "\(serve.errors)")
             #expect(serve.errors.contains("shutting down") && serve.errors.contains("stopped"), "\(serve.errors)")
 
