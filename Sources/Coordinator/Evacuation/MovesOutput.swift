@@ -77,7 +77,9 @@ final class MovesOutput: Sendable {
         switch event {
         case .started(let job): say("\(job.vm): migrating to \(job.target)")
         case .finished(let entry):
-            say(progress.line(progress.rows.first { $0.vm == entry.vm }!, width: 0, now: now).trimmingCharacters(in: .whitespaces))
+            if let row = progress.rows.first(where: { $0.vm == entry.vm }) {
+                say(progress.line(row, width: 0, now: now).trimmingCharacters(in: .whitespaces))
+            }
         case .migration(let vm, .phase(let text)): say("\(vm): \(text)")
         case .migration(let vm, .note(let text)): say("\(vm): note: \(text)")
         case .migration(let vm, .plan(let plan)): say("\(vm): plan: \(plan.kind.rawValue): \(plan.reason)")
