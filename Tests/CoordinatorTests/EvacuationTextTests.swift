@@ -66,7 +66,7 @@ import Testing
         progress.apply(.finished(ServeMetricsTests.moved("web1", downtimeMs: 12, totalMs: 3000)), at: start + .seconds(3))
         progress.apply(.finished(MoveResult(vm: "b", source: "h1", target: "h3", outcome: .refused, reason: "h3 is in maintenance")), at: start + .seconds(3))
         lines = progress.lines(now: start + .seconds(4))
-        #expect(lines[0].hasPrefix("  web1 → h2  moved (live, downtime 12 ms)  [3.0s]"), "\(lines[0])")
+        #expect(lines[0].hasPrefix("  web1 → h2  moved (live, downtime 12 ms (QEMU))  [3.0s]"), "\(lines[0])")
         #expect(lines[1] == "  b    → h3  NOT MOVED (refused): h3 is in maintenance", "\(lines[1])")
         #expect(lines[2].hasPrefix("evacuating h1: 1 of 2 moved, 1 NOT moved  [####################]"), "\(lines[2])")
     }

@@ -129,9 +129,18 @@ final class MovesOutput: Sendable {
         }
         guard let previous else { return }
         var text = previous > 0 ? "\u{1B}[\(previous)A" : ""
-        for line in lines { text += "\r\u{1B}[2K" + line + "\n" }
+        // A line wider than the terminal would wrap, and the block would no
+        // longer be `lines.count` rows high for the next rewrite.
+        let width = Self.terminalColumns()
+        for line in lines { text += "\r\u{1B}[2K" + (line.count < width ? line : String(line.prefix(max(width - 2, 1))) + "…") + "\n" }
         print(text, terminator: "")
         fflush(nil)
+    }
+
+    static func terminalColumns() -> Int {
+        var size = winsize()
+        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
+        return Int(size.ws_col)
     }
 
     /// Prints `text` where the block was and draws the block again below it.

@@ -77,7 +77,9 @@ struct MovesProgress: Sendable {
         if let entry = row.entry {
             var text = head + "  " + EvacuationReportText.result(entry)
             if let report = entry.migration, entry.outcome == .moved {
-                text += " (\(report.mode)" + (report.figures.downtimeMsQEMU.map { ", downtime \(Int($0.rounded())) ms" } ?? "") + ")"
+                let f = report.figures
+                text += " (\(report.mode)" + (f.downtimeMsQEMU.map { ", downtime \(Int($0.rounded())) ms (QEMU)" } ?? "")
+                    + (f.downtimeMsGuest.map { " / \(Int($0.rounded())) ms (guest)" } ?? "") + ")"
             } else if let reason = entry.reason {
                 text += ": " + reason
             }
