@@ -28,6 +28,25 @@ import Testing
         #expect(try ClusterSnapshot.decode(snapshot.encoded()) == snapshot)
     }
 
+    /// A model QEMU knows but the host cannot run (its CPU level) is named
+    /// with what it lacks, not as unknown.
+    @Test func aModelTheHostCannotRunIsRejectedWithTheMissingFeatures() throws {
+        var old = PlacementTests.inventory(name: "old", freeMiB: 3000, models: [
+            CPUModel(name: "qemu64", unavailableFeatures: []), CPUModel(name: "Westmere", unavailableFeatures: ["ssse3", "aes"]),
+        ])
+        old.vms = []
+        var src = PlacementTests.inventory(name: "src", freeMiB: 0, models: [CPUModel(name: "Westmere", unavailableFeatures: [])])
+        src.vms = [VMSummary(name: "w", state: "running", memoryBytes: 256 << 20, vcpus: 1, pid: 1, cpuModel: "Westmere", machineType: "pc-q35-7.2")]
+        let snapshot = ClusterSnapshot(reports: [
+            HostReport(name: "old", address: "a", state: .up, inventory: old), HostReport(name: "src", address: "b", state: .up, inventory: src),
+        ], takenAt: Date(timeIntervalSince1970: 0))
+        #expect(snapshot.hosts[0].cpuModels == ["qemu64"] && snapshot.hosts[0].unrunnableCPUModels == ["Westmere": ["ssse3", "aes"]])
+        #expect(snapshot.hosts[1].unrunnableCPUModels == nil)
+        #expect(try ClusterSnapshot.decode(snapshot.encoded()) == snapshot)
+        let plan = EvacuationPlanner.plan(snapshot, evacuating: ["src"])
+        #expect(plan.unplaced.first?.rejections.first { $0.host == "old" }?.reason == "CPU model Westmere lacks ssse3, aes here")
+    }
+
     @Test func stoppedVMsAreNeitherEvacuatedNorBalanced() {
         var stopped = F.vm("off", on: "src", memGiB: 1)
         stopped.state = "stopped"

@@ -71,7 +71,7 @@ extension LabSuite {
             let out = try await lab.coord(["evacuate", "h1"], timeout: 900)
             let text = out.stdoutText
             #expect(out.status == 1, "\(text)\(out.stderrText)")
-            #expect(text.contains("h2: in maintenance") && text.contains("h3: "), "\(text)")
+            #expect(text.contains("h2: in maintenance") && text.contains("h3: CPU model Westmere lacks"), "\(text)")
             #expect(text.contains("NOT MOVED (no host)") && text.contains("h1 still runs 1 VM: it-stuck."), "\(text)")
             try await lab.expectRunsOnlyOn(stuck.name, "h1", beyond: before[stuck.name] ?? 0)
             try await lab.expectRunsOnlyOn(mover.name, "h3", beyond: before[mover.name] ?? 0)

@@ -39,7 +39,8 @@ struct Evacuation: Sendable {
     func plan() async throws -> EvacuationPlan {
         let live = try await LiveSnapshot.take(config: config, journal: journal)
         if let down = live.reports.first(where: { $0.name == host && $0.state == .down }) {
-            throw CoordError.conflict("\(host) does not answer (\(down.reason ?? "no reason given")): its VMs cannot be migrated without its agent")
+            throw CoordError.conflict("\(host) does not answer (\(down.reason ?? "no reason given")): its VMs cannot be migrated without its agent"
+                + (try journal.maintenance(host: host) != nil ? "; it stays in maintenance (coord maintenance exit \(host))" : ""))
         }
         return EvacuationPlanner.plan(live.snapshot, evacuating: [host], limits: limits)
     }

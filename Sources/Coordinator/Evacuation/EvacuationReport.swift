@@ -41,7 +41,7 @@ enum EvacuationReportText {
                 downtime(figures), figures?.totalMs.map { seconds($0 / 1000) } ?? "-",
                 entry.outcome == .moved ? "" : (entry.reason ?? ""))
         }
-        var lines = [trimmed(table.render())]
+        var lines = report.entries.isEmpty ? [] : [trimmed(table.render())]
         let moved = report.count(.moved)
         lines.append("\(moved) of \(report.entries.count) VM\(report.entries.count == 1 ? "" : "s") moved in \(seconds(report.wallSeconds)) (up to \(report.parallel) at a time).")
         switch report.leftOnHost {

@@ -19,6 +19,7 @@ extension ClusterSnapshot {
                 name: report.name, memoryTotalBytes: inventory.memory.totalBytes,
                 memoryAvailableBytes: inventory.memory.availableBytes, cpuCount: inventory.cpu.count,
                 cpuUtilisation: inventory.cpu.utilisation, cpuModels: inventory.qemu?.runnableCPUModels ?? [],
+                unrunnableCPUModels: Self.unrunnable(inventory.qemu),
                 machineTypes: inventory.qemu?.machineTypes.map(\.name) ?? [],
                 storage: inventory.storagePools.filter(\.reachable).map(\.location),
                 maintenance: maintenance.contains(report.name)))
@@ -29,5 +30,10 @@ extension ClusterSnapshot {
                     lastMovedAt: lastMovedAt[vm.name], state: vm.state))
             }
         }
+    }
+
+    private static func unrunnable(_ qemu: QEMUInventory?) -> [String: [String]]? {
+        let models = (qemu?.cpuModels ?? []).filter { !$0.runnable }
+        return models.isEmpty ? nil : Dictionary(models.map { ($0.name, $0.unavailableFeatures) }, uniquingKeysWith: { a, _ in a })
     }
 }

@@ -20,6 +20,9 @@ struct ClusterSnapshot: Codable, Sendable, Equatable {
         var cpuUtilisation: Double
         /// CPU models QEMU can run here.
         var cpuModels: [String]
+        /// Models QEMU knows but cannot run here, with the features missing
+        /// (so a rejection can say what is lacking); nil when not known.
+        var unrunnableCPUModels: [String: [String]]?
         var machineTypes: [String]
         /// Storage pool locations reachable from here (`nfs://server/export` or a path).
         var storage: [String]
@@ -61,6 +64,7 @@ extension ClusterSnapshot.Host {
         cpuCount = try c.decode(Int.self, forKey: .cpuCount)
         cpuUtilisation = try c.decodeIfPresent(Double.self, forKey: .cpuUtilisation) ?? 0
         cpuModels = try c.decode([String].self, forKey: .cpuModels)
+        unrunnableCPUModels = try c.decodeIfPresent([String: [String]].self, forKey: .unrunnableCPUModels)
         machineTypes = try c.decode([String].self, forKey: .machineTypes)
         storage = try c.decodeIfPresent([String].self, forKey: .storage) ?? []
         maintenance = try c.decodeIfPresent(Bool.self, forKey: .maintenance) ?? false

@@ -124,7 +124,9 @@ struct PlanningCluster {
             load: LoadAverage(one: 0, five: 0, fifteen: 0),
             qemu: QEMUInventory(
                 binary: "qemu", version: "on \(host.name)", machineTypes: host.machineTypes.map { MachineType(name: $0) },
-                cpuModels: host.cpuModels.map { CPUModel(name: $0, unavailableFeatures: []) }),
+                cpuModels: host.cpuModels.map { CPUModel(name: $0, unavailableFeatures: []) }
+                    + (host.unrunnableCPUModels ?? [:]).sorted { $0.key < $1.key }
+                        .filter { !host.cpuModels.contains($0.key) }.map { CPUModel(name: $0.key, unavailableFeatures: $0.value) }),
             qemuError: nil, accelerator: AcceleratorStatus(kind: .kvm, kvmDevicePresent: true, kvmBootsGuest: true, detail: "snapshot"),
             storagePools: host.storage.map { StoragePoolStatus(name: $0, kind: "snapshot", location: $0, reachable: true) },
             vms: [], collectedAt: Date(timeIntervalSince1970: 0))
