@@ -70,4 +70,16 @@ import Testing
         #expect(lines[1] == "  b    → h3  NOT MOVED (refused): h3 is in maintenance", "\(lines[1])")
         #expect(lines[2].hasPrefix("evacuating h1: 1 of 2 moved, 1 NOT moved  [####################]"), "\(lines[2])")
     }
+
+    @Test func aVMTriedAgainStartsItsLineOver() {
+        let start = ContinuousClock.now
+        let job = MigrationQueue.Job(vm: "a", source: "h1", target: "h2")
+        var progress = MovesProgress(title: "evacuating h1", jobs: [job], began: start)
+        progress.apply(.started(job), at: start)
+        progress.apply(.finished(MoveResult(vm: "a", source: "h1", target: "h2", outcome: .refused, reason: "h2 is in maintenance")), at: start)
+        #expect(progress.notMoved == 1)
+        progress.apply(.started(MigrationQueue.Job(vm: "a", source: "h1", target: "h3")), at: start + .seconds(1))
+        #expect(progress.running == 1 && progress.notMoved == 0)
+        #expect(progress.lines(now: start + .seconds(2))[0] == "  a → h3  starting  [1.0s]")
+    }
 }

@@ -82,6 +82,29 @@ extension LabSuite {
             for guest in [stuck, mover] { await lab.removeVM(guest.name) }
         }
 
+        /// h1 and h2 evacuated at the same time by two coords: every VM ends
+        /// on h3, never on the other host being emptied.
+        @Test func twoHostsEvacuatedAtOnceSendEverythingToTheThird() async throws {
+            try await lab.up()
+            try await lab.noMaintenance()
+            let one = LabGuest.small("it-twin1", octet: 144), two = LabGuest.small("it-twin2", octet: 145)
+            let before = try await lab.boot([one], on: "h1").merging(try await lab.boot([two], on: "h2")) { a, _ in a }
+
+            let first = try BackgroundCoord.start(lab, ["evacuate", "h1", "--json"])
+            let second = try BackgroundCoord.start(lab, ["evacuate", "h2", "--json"])
+            let statuses = (try await first.wait(timeout: .seconds(600)), try await second.wait(timeout: .seconds(600)))
+            #expect(statuses.0 == 0 && statuses.1 == 0, "\(first.text)\(first.errors)\n\(second.text)\(second.errors)")
+            for coord in [first, second] {
+                let report = try #require(try EvacuateLines.parse(coord.text).report, "\(coord.text)\(coord.errors)")
+                #expect(report.entries.allSatisfy { $0.outcome == "moved" && $0.target == "h3" }, "\(report)")
+            }
+            for guest in [one, two] { try await lab.expectRunsOnlyOn(guest.name, "h3", beyond: before[guest.name] ?? 0) }
+
+            _ = try await lab.coord(["maintenance", "exit", "h1"])
+            _ = try await lab.coord(["maintenance", "exit", "h2"])
+            for guest in [one, two] { await lab.removeVM(guest.name) }
+        }
+
         @Test func balanceMovesVMsOffALoadedHostAndNotAgainWithinTheCoolDown() async throws {
             try await lab.up()
             try await lab.noMaintenance()

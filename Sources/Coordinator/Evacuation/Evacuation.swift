@@ -47,6 +47,12 @@ struct Evacuation: Sendable {
 
     /// Runs the plan's migrations and reports, VM by VM, and what the host
     /// still runs afterwards.
+    ///
+    /// A migration the executor refused touched nothing, and the cluster may
+    /// have changed since the plan (most often: another host being evacuated
+    /// entered maintenance just after this plan was made, so its pre-check
+    /// refused it as a target). Those VMs get one more plan, on a fresh
+    /// survey, and one more try.
     func run(_ plan: EvacuationPlan) async -> EvacuationReport {
         let jobs = plan.schedule.slots.map { MigrationQueue.Job(vm: $0.vm, source: $0.source, target: $0.target) }
         output.begin(title: "evacuating \(host)", jobs: jobs)
@@ -54,10 +60,22 @@ struct Evacuation: Sendable {
         let began = ContinuousClock.now
         let runner = EvacuationRunner(
             config: config, journal: journal, abort: abort, request: request, limits: limits, emit: { [output] in output.show($0) })
-        let moved = await runner.run(plan)
+        var results = Dictionary(uniqueKeysWithValues: await runner.run(plan).map { ($0.vm, $0) })
+        let refused = Set(results.values.filter { $0.outcome == .refused }.map(\.vm))
+        if !refused.isEmpty, !abort.raised, let again = try? await self.plan() {
+            output.say("\(refused.count) refused; planning \(refused.sorted().joined(separator: ", ")) again on a fresh survey")
+            let retry = again.schedule.slots.filter { refused.contains($0.vm) }.map { MigrationQueue.Job(vm: $0.vm, source: $0.source, target: $0.target) }
+            for result in await runner.run(MigrationQueue(jobs: retry, limits: limits)) {
+                var result = result
+                if result.outcome != .moved, let first = results[result.vm]?.reason, first != result.reason { result.reason = (result.reason ?? "") + " (first try: \(first))" }
+                results[result.vm] = result
+            }
+            for unplaced in again.unplaced where refused.contains(unplaced.vm) {
+                results[unplaced.vm] = MoveResult(unplaced: unplaced)
+            }
+        }
         let wall = (ContinuousClock.now - began).milliseconds / 1000
-        let order = Dictionary(uniqueKeysWithValues: jobs.enumerated().map { ($1.vm, $0) })
-        let entries = moved.sorted { order[$0.vm, default: 0] < order[$1.vm, default: 0] } + plan.unplaced.map(MoveResult.init(unplaced:))
+        let entries = jobs.compactMap { results[$0.vm] } + plan.unplaced.map(MoveResult.init(unplaced:))
         return EvacuationReport(
             host: host, parallel: parallel, startedAt: startedAt, wallSeconds: wall, entries: entries,
             leftOnHost: await vmsLeft())

@@ -30,7 +30,12 @@ struct MovesProgress: Sendable {
     mutating func apply(_ event: MoveEvent, at now: ContinuousClock.Instant) {
         switch event {
         case .started(let job):
-            update(job.vm) { $0.started = now; $0.phase = "starting" }
+            // A VM tried again (after a refusal) starts over, maybe elsewhere.
+            update(job.vm) { row in
+                row = Row(vm: job.vm, target: job.target)
+                row.started = now
+                row.phase = "starting"
+            }
         case .migration(let vm, let event):
             update(vm) { row in
                 switch event {
