@@ -25,7 +25,8 @@ struct EvacuateCommand: AsyncParsableCommand {
             at any one host), longest first, each exactly as `coord migrate` runs it: \
             pre-checks, journal, live or cold as --mode says, the guest verified \
             alive on the target. A migration that is refused or fails leaves its VM \
-            running on HOST; the others go on.
+            running on HOST; the others go on. Refused VMs (nothing was touched) \
+            are planned once more on a fresh survey and tried again.
               5. A report: each VM, where it went, how, its downtime and time, or why \
             it did not move; then what HOST still runs, asked afresh.
 

@@ -1,7 +1,7 @@
 import Foundation
 import Shared
 
-/// What an evacuation tells its caller while it runs.
+/// What an evacuation or a balancing round tells its caller while it runs.
 enum MoveEvent: Sendable {
     case started(MigrationQueue.Job)
     case migration(vm: String, MigrationEvent)
