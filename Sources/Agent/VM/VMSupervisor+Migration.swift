@@ -121,11 +121,7 @@ extension VMSupervisor {
             // Paused by this migration (disks copied): start it now; else a retried call.
             guard ["none", "cancelled", "failed"].contains(current.status) else { return current }
         } else {
-            try claim(params.name, for: "starting a migration")
-            let wasRunning = try await withQMP(params.name, timeout: .seconds(5)) { try await $0.runState() == .running }
-            records[params.name]?.migration = MigrationMark(id: params.migrationID, role: .outgoing, peer: params.targetHost, guestWasRunning: wasRunning)
-            busy[params.name] = nil
-            try records[params.name]?.save(paths(params.name))
+            try await holdForOutgoing(params.name, migrationID: params.migrationID, targetHost: params.targetHost)
         }
         let tuning = params.tuning
         do {
@@ -270,11 +266,7 @@ extension VMSupervisor {
             throw AgentError(.conflict, "\(params.name) is not running on \(config.name)")
         }
         if record.migration == nil {
-            try claim(params.name, for: "pausing for a migration")
-            defer { busy[params.name] = nil }
-            let wasRunning = try await withQMP(params.name, timeout: .seconds(5)) { try await $0.runState() == .running }
-            records[params.name]?.migration = MigrationMark(id: params.migrationID, role: .outgoing, peer: params.targetHost, guestWasRunning: wasRunning)
-            try records[params.name]?.save(paths(params.name))
+            try await holdForOutgoing(params.name, migrationID: params.migrationID, targetHost: params.targetHost)
         }
         _ = try held(ref, as: .outgoing)
         // `stop` drains and flushes the block layer: the image is consistent.
@@ -292,6 +284,16 @@ extension VMSupervisor {
     }
 
     // MARK: Helpers
+
+    /// Marks the VM as held by an outgoing migration, remembering whether
+    /// its guest ran, so a rollback knows whether to resume it.
+    private func holdForOutgoing(_ name: String, migrationID: String, targetHost: String) async throws {
+        try claim(name, for: "starting migration \(migrationID)")
+        defer { busy[name] = nil }
+        let wasRunning = try await withQMP(name, timeout: .seconds(5)) { try await $0.runState() == .running }
+        records[name]?.migration = MigrationMark(id: migrationID, role: .outgoing, peer: targetHost, guestWasRunning: wasRunning)
+        try records[name]?.save(paths(name))
+    }
 
     /// The record, if the VM is held by exactly this migration in this role.
     private func held(_ ref: MigrationRef, as role: MigrationMark.Role) throws -> VMRecord {

@@ -206,23 +206,33 @@ struct MigrationRun: Sendable {
         // target (which may be running) goes first; before that the target
         // is paused, and resuming the source first shortens the guest's pause.
         let targetFirst = state.sourceCompleted
+        let back: VMInfo
         do {
             if targetFirst {
                 _ = try await target.call(AgentMethods.MigrationAbortIncoming.self, ref, timeout: 60)
                 try await removeCopies(reached)
             }
-            _ = try await source.call(AgentMethods.MigrationRollback.self, ref, timeout: 60)
+            back = try await source.call(AgentMethods.MigrationRollback.self, ref, timeout: 60)
         } catch {
             return (.failed, "rollback incomplete (\(describe(error))); run coord recover", nil)
         }
+        // Never report a guest running that is not: the source QEMU itself died.
+        let sourceAlive = back.pid != nil
+        let sourceNote = sourceAlive ? "" : "the source QEMU on \(record.source) is gone too (\(back.state.rawValue)): the VM runs nowhere; start it with coord vm start \(vm)"
         if !targetFirst {
             do {
                 _ = try await target.call(AgentMethods.MigrationAbortIncoming.self, ref, timeout: 60)
                 try await removeCopies(reached)
             } catch {
                 // The guest runs on the source; the target's paused QEMU waits for coord recover.
+                guard sourceAlive else { return (.failed, sourceNote, nil) }
                 return (.rolledBack, "the guest runs on \(record.source), but \(record.target) did not answer (\(describe(error))): its paused incoming QEMU is removed by coord recover", record.source)
             }
+        }
+        guard sourceAlive else {
+            try? journal.step(id, .failed, detail: sourceNote)
+            try? journal.finish(id, outcome: .failed, error: reason + "; " + sourceNote)
+            return (.failed, sourceNote, nil)
         }
         try? journal.step(id, .rolledBack, detail: "target QEMU destroyed; the guest runs on \(record.source)")
         try? journal.finish(id, outcome: .rolledBack, error: reason)

@@ -88,6 +88,11 @@ struct MigrationSettler: Sendable {
             _ = try await source.call(AgentMethods.MigrationRollback.self, ref, timeout: 60)
         }
         let after = try await source.call(AgentMethods.VMShow.self, VMRef(name: record.vm), timeout: 15)
+        guard after.info.pid != nil else {
+            // Never report a guest running that is not: its source QEMU died.
+            try journal.step(record.id, .failed, detail: "recover: the target was removed, but the source QEMU on \(record.source) is gone (\(after.info.state.rawValue))")
+            return try finish(record, .failed, runsOn: nil, "the VM runs nowhere: its QEMU on \(record.source) is gone (\(after.info.state.rawValue)); start it there with coord vm start")
+        }
         try journal.step(record.id, .rolledBack, detail: "recover: the guest runs on \(record.source) (\(after.qemuStatus ?? after.info.state.rawValue))")
         return try finish(record, .rolledBack, runsOn: record.source, "rolled back: the guest runs on \(record.source)")
     }

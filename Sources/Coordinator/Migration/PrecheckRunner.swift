@@ -49,25 +49,3 @@ struct PrecheckRunner: Sendable {
         return PrecheckReport(vm: vm.name, source: source.host, target: target.name, ok: checks.allSatisfy(\.passed), checks: checks)
     }
 }
-
-extension VMLocator {
-    /// Where `name` runs according to a survey already made; the same rules
-    /// as `locate(_:config:)` (a VM on two hosts is a conflict).
-    static func locate(_ name: String, in reports: [HostReport], config: CoordConfig) throws -> VMLocation {
-        var found = reports.compactMap { report -> VMLocation? in
-            guard let vm = report.inventory?.vms.first(where: { $0.name == name }), let host = try? config.host(named: report.name) else { return nil }
-            return VMLocation(host: host, vm: vm)
-        }
-        // Mid-migration the target holds a paused incoming copy; the VM is
-        // where it came from until the migration says otherwise.
-        if found.count > 1 { found.removeAll { $0.vm.state == VMInfo.State.incoming.rawValue } }
-        if found.count > 1 {
-            throw CoordError.conflict("\(name) is defined on \(found.map(\.host.name).joined(separator: " and ")); delete the stale copy before going on")
-        }
-        guard let location = found.first else {
-            let down = reports.filter { $0.state == .down }.map(\.name)
-            throw CoordError.notFound("no VM named \(name)" + (down.isEmpty ? "" : " on any reachable host (down: \(down.joined(separator: ", ")))"))
-        }
-        return location
-    }
-}
