@@ -25,8 +25,15 @@ final class EtcdClient: Sendable {
         self.endpoints = endpoints.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         self.requestTimeout = requestTimeout
         var configuration = HTTPClient.Configuration()
-        // No read timeout: watches stay quiet for as long as nothing changes.
-        configuration.timeout = .init(connect: TimeAmount(requestTimeout), read: nil)
+        // Connecting gets most of the request's time, so that a member that
+        // cannot be reached is told apart from one that took the request and
+        // did not answer. No read timeout: watches stay quiet as long as
+        // nothing changes.
+        configuration.timeout = .init(connect: TimeAmount(requestTimeout * 0.9), read: nil)
+        // A refused connection fails the request at once and the next member
+        // is tried, rather than the client retrying the same one until the
+        // connect timeout.
+        configuration.connectionPool.retryConnectionEstablishment = false
         configuration.redirectConfiguration = .disallow
         http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
