@@ -100,3 +100,18 @@ import Testing
         }
     }
 }
+
+extension EtcdWatchTests {
+    /// Open watches hold their connections; requests must not queue behind them.
+    @Test func manyOpenWatchesDoNotBlockRequests() async throws {
+        try await withEtcd { _, etcd in
+            let start = try await etcd.put("ferry/start", Data())
+            var iterators = (0..<12).map { _ in etcd.watch(key: "ferry/x", fromRevision: start + 1).makeAsyncIterator() }
+            try await Task.sleep(for: .milliseconds(200))
+            let revision = try await etcd.put("ferry/x", Data("1".utf8))
+            for index in iterators.indices {
+                #expect(try await iterators[index].next()?.revision == revision)
+            }
+        }
+    }
+}

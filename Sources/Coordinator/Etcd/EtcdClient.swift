@@ -34,6 +34,9 @@ final class EtcdClient: Sendable {
         // is tried, rather than the client retrying the same one until the
         // connect timeout.
         configuration.connectionPool.retryConnectionEstablishment = false
+        // Each open watch holds a connection for as long as it runs; with
+        // the default of 8 per host, 8 watches would queue every other request.
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
         configuration.redirectConfiguration = .disallow
         http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
