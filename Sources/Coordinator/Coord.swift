@@ -19,7 +19,7 @@ struct Coord: AsyncParsableCommand {
         subcommands: [
             HostsCommand.self, HostCommand.self, MaintenanceCommand.self, CPUBaselineCommand.self, VMsCommand.self, VMCommand.self,
             CheckCommand.self, MigrateCommand.self, EvacuateCommand.self, HistoryCommand.self, RecoverCommand.self,
-            SnapshotCommand.self, BalanceCommand.self, ServeCommand.self, BenchPlannerCommand.self,
+            SnapshotCommand.self, BalanceCommand.self, ServeCommand.self, BenchPlannerCommand.self, BenchJournalCommand.self,
         ]
     )
 

@@ -9,7 +9,7 @@ import Testing
         let path = folder + "/a/b/coord.sqlite"
         let record = JournalFixture.record()
         do {
-            let journal = try MigrationJournal(path: path)
+            let journal = try SQLiteJournal(path: path)
             try journal.begin(record, owner: .current())
             try journal.setMaintenance("h3", on: true, reason: "RAM swap")
         }
@@ -17,7 +17,7 @@ import Testing
         #expect(try mode(folder + "/a/b") == 0o700)
         #expect(try mode(folder + "/a") == 0o700)
 
-        let reopened = try MigrationJournal(path: path)
+        let reopened = try SQLiteJournal(path: path)
         #expect(try reopened.record(record.id) == record)
         #expect(try reopened.maintenance()["h3"]?.reason == "RAM swap")
         let journalMode = try reopened.queue.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
@@ -31,15 +31,15 @@ import Testing
         let folder = JournalFixture.temporaryFolder()
         defer { JournalFixture.remove(folder) }
         let path = folder + "/coord.sqlite"
-        try MigrationJournal(path: path).queue.write {
+        try SQLiteJournal(path: path).queue.write {
             try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99: from the future')")
         }
-        let error = try #require(throws: JournalError.self) { try MigrationJournal(path: path) }
+        let error = try #require(throws: JournalError.self) { try SQLiteJournal(path: path) }
         #expect("\(error)".contains(path) && "\(error)".contains("newer coord"))
     }
 
     @Test func unopenablePathNamesTheFile() throws {
-        let error = try #require(throws: JournalError.self) { try MigrationJournal(path: "/proc/no/such/coord.sqlite") }
+        let error = try #require(throws: JournalError.self) { try SQLiteJournal(path: "/proc/no/such/coord.sqlite") }
         #expect("\(error)".contains("/proc/no/such/coord.sqlite"))
     }
 

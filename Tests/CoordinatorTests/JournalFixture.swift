@@ -6,13 +6,13 @@ import Foundation
 enum JournalStore: String, CaseIterable, Sendable {
     case memory, file
 
-    func open() throws -> (journal: MigrationJournal, folder: String?) {
+    func open() throws -> (journal: SQLiteJournal, folder: String?) {
         switch self {
         case .memory:
-            return (try MigrationJournal.inMemory(), nil)
+            return (try SQLiteJournal.inMemory(), nil)
         case .file:
             let folder = JournalFixture.temporaryFolder()
-            return (try MigrationJournal(path: folder + "/state/coord.sqlite"), folder)
+            return (try SQLiteJournal(path: folder + "/state/coord.sqlite"), folder)
         }
     }
 }

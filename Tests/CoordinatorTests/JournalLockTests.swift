@@ -7,8 +7,8 @@ import Testing
         let folder = JournalFixture.temporaryFolder()
         defer { JournalFixture.remove(folder) }
         let path = folder + "/coord.sqlite"
-        let first = try MigrationJournal(path: path)
-        let second = try MigrationJournal(path: path)
+        let first = try SQLiteJournal(path: path)
+        let second = try SQLiteJournal(path: path)
         let holder = JournalFixture.record()
         try first.begin(holder, owner: .current())
 
@@ -64,7 +64,7 @@ import Testing
     }
 
     @Test func adoptRefusesALiveOrUnjudgeableOwner() throws {
-        let journal = try MigrationJournal.inMemory()
+        let journal = try SQLiteJournal.inMemory()
         let mine = JournalFixture.record("vm1")
         try journal.begin(mine, owner: .current())
         var elsewhere = LockOwner.current()
@@ -103,7 +103,7 @@ import Testing
     func concurrentBeginsForOneVMHaveOneWinner(store: JournalStore) async throws {
         let (journal, folder) = try store.open()
         defer { JournalFixture.remove(folder) }
-        let rival = try folder.map { try MigrationJournal(path: $0 + "/state/coord.sqlite") } ?? journal
+        let rival = try folder.map { try SQLiteJournal(path: $0 + "/state/coord.sqlite") } ?? journal
         for round in 0..<10 {
             let vm = "race\(round)"
             let wins = await withTaskGroup(of: Bool.self) { group in

@@ -151,7 +151,7 @@ import Testing
     }
 
     @Test func resolveIDTakesAUniquePrefixInAnyCase() throws {
-        let journal = try MigrationJournal.inMemory()
+        let journal = try SQLiteJournal.inMemory()
         try journal.begin(JournalFixture.record("a", id: "ABCD-1"), owner: .current())
         try journal.begin(JournalFixture.record("b", id: "ABCE-2"), owner: .current())
         #expect(try journal.resolveID("abcd") == "ABCD-1")

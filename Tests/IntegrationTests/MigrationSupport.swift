@@ -58,9 +58,9 @@ struct BackgroundCoord {
     let pid: pid_t
     let output: String
 
-    static func start(_ lab: Lab, _ arguments: [String]) throws -> BackgroundCoord {
+    static func start(_ lab: Lab, _ arguments: [String], config: String? = nil) throws -> BackgroundCoord {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-coord-\(UUID().uuidString.prefix(8)).out").path
-        let pid = try Spawn.start([lab.binDir + "/coord", "--config", lab.configPath] + arguments, stdout: .file(output), stderr: .file(output + ".err"))
+        let pid = try Spawn.start([lab.binDir + "/coord", "--config", config ?? lab.configPath] + arguments, stdout: .file(output), stderr: .file(output + ".err"))
         return BackgroundCoord(pid: pid, output: output)
     }
 

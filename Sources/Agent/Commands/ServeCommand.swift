@@ -52,7 +52,9 @@ struct ServeCommand: AsyncParsableCommand {
         await vms.recover()
         await inventory.attach(vms)
         let server = AgentSocketServer(
-            path: settings.socket, router: AgentAPI.router(hostName: settings.name, inventory: inventory, vms: vms),
+            path: settings.socket, router: AgentAPI.router(
+                hostName: settings.name, inventory: inventory, vms: vms,
+                fence: FenceGuard(stateDir: settings.stateDir, logger: logger)),
             events: events, logger: logger)
         let group = ServiceGroup(
             services: [inventory, storage, server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -2,8 +2,9 @@ import Shared
 
 /// The agent's answer to each protocol method.
 enum AgentAPI {
-    static func router(hostName: String, inventory: InventoryService, vms: VMSupervisor) -> RequestRouter {
+    static func router(hostName: String, inventory: InventoryService, vms: VMSupervisor, fence: FenceGuard? = nil) -> RequestRouter {
         var router = RequestRouter()
+        router.fence = fence
         router.on(AgentMethods.Hello.self) { params, connection in
             guard params.versions.contains(AgentProtocol.version) else {
                 throw AgentError(

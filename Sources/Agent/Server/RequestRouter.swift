@@ -7,6 +7,8 @@ struct RequestRouter: Sendable {
     typealias Handler = @Sendable (_ id: UInt64, _ line: [UInt8], _ connection: AgentConnection) async -> [UInt8]
 
     private var handlers: [String: Handler] = [:]
+    /// Refuses requests from a deposed cluster leader; nil in unit tests.
+    var fence: FenceGuard?
 
     /// Registers the body of one method; params are decoded and results
     /// encoded here, so bodies deal in typed values only.
@@ -48,6 +50,15 @@ struct RequestRouter: Sendable {
         }
         guard let handler = handlers[header.method] else {
             return Self.errorLine(id: header.id, AgentError(.unknownMethod, "unknown method \"\(header.method)\"; known: \(methods.joined(separator: ", "))"))
+        }
+        if let fence {
+            do {
+                try await fence.admit(header.fence, method: header.method)
+            } catch let error as AgentError {
+                return Self.errorLine(id: header.id, error)
+            } catch {
+                return Self.errorLine(id: header.id, AgentError(.internalError, "\(error)"))
+            }
         }
         return await handler(header.id, line, connection)
     }

@@ -35,7 +35,7 @@ struct AgentDialer: Sendable {
                 let command = host.agentCommand ?? CoordConfig.defaultAgentCommand
                 channel = try await session.openExec("\(ShellQuote.quote(command)) rpc --stdio --socket \(ShellQuote.quote(socket))")
             }
-            let client = AgentClient(stream: channel)
+            let client = AgentClient(stream: channel, fence: config.fence)
             do {
                 try await client.connect(client: "coord \(FerryVersion.current)", timeout: requestTimeout)
             } catch {

@@ -10,9 +10,9 @@ struct LiveSnapshot: Sendable {
 
     static func take(config: CoordConfig, journal: MigrationJournal) async throws -> LiveSnapshot {
         let reports = await ClusterSurvey(config: config).survey()
-        let maintenance = try journal.maintenance()
+        let maintenance = try await journal.maintenance()
         let snapshot = ClusterSnapshot(
-            reports: reports, takenAt: Date(), maintenance: Set(maintenance.keys), lastMovedAt: try journal.lastMoves())
+            reports: reports, takenAt: Date(), maintenance: Set(maintenance.keys), lastMovedAt: try await journal.lastMoves())
         return LiveSnapshot(snapshot: snapshot, reports: reports, maintenance: maintenance)
     }
 

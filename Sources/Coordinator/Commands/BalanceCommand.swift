@@ -64,7 +64,8 @@ struct BalanceCommand: AsyncParsableCommand {
     func run() async throws {
         if let snapshot { return try offline(snapshot) }
         let config = try global.loadConfig()
-        let journal = try config.openJournal()
+        if !dryRun { try config.refuseInCluster("coord balance", instead: "coord balance --dry-run shows the plan; the leader's coord serve balances on its schedule") }
+        let journal = try config.openStore()
         let output = MovesOutput(json: json)
         let abort = AbortSignal()
         let balance = LiveBalance(

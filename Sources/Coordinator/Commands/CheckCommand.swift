@@ -39,7 +39,7 @@ struct CheckCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try global.loadConfig()
         _ = try config.host(named: to)
-        let maintenance = Set(try config.openJournal().maintenance().keys)
+        let maintenance = Set(try await config.openStore().maintenance().keys)
         let report = try await PrecheckRunner(config: config, maintenance: maintenance).run(vm: vm.name, to: to)
         if json {
             try JSONOutput.print(report)

@@ -76,7 +76,11 @@ struct EvacuateCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try global.loadConfig()
         _ = try config.host(named: host)
-        let journal = try config.openJournal()
+        if config.isCluster && !dryRun {
+            try await runInCluster(config)
+            return
+        }
+        let journal = try config.openStore()
         let output = MovesOutput(json: json)
         let abort = AbortSignal()
         let evacuation = Evacuation(
@@ -88,8 +92,8 @@ struct EvacuateCommand: AsyncParsableCommand {
 
         if !dryRun {
             try await OrphanedMigrations.settle(config: config, journal: journal, say: { output.say($0) })
-            let entered = try evacuation.enterMaintenance(reason: reason)
-            output.maintenance(host: host, entered: entered, reason: try journal.maintenance(host: host)?.reason)
+            let entered = try await evacuation.enterMaintenance(reason: reason)
+            output.maintenance(host: host, entered: entered, reason: try await journal.maintenance(host: host)?.reason)
         }
         let plan = try await evacuation.plan()
         output.plan(plan, host: host, parallel: parallel, dryRun: dryRun)
@@ -102,5 +106,31 @@ struct EvacuateCommand: AsyncParsableCommand {
         let report = await evacuation.run(plan)
         output.finish(report, text: EvacuationReportText.render(report))
         if !report.hostEmpty { throw ExitCode.failure }
+    }
+}
+
+extension EvacuateCommand {
+    /// With a coordinator cluster: queue the evacuation for whichever
+    /// coordinator leads, and print its progress until it ends.
+    func runInCluster(_ config: CoordConfig) async throws {
+        let client = try config.etcdClient()
+        let operation = QueuedOperation(
+            id: QueuedOperation.newID(),
+            evacuate: .init(
+                host: host, parallel: parallel, mode: mode, maxDowntimeMs: maxDowntime, bandwidthMiBps: bandwidth,
+                verifyTimeoutSeconds: verifyTimeout, reason: reason),
+            json: json, state: .queued, requestedAt: Date(), requestedBy: "\(ProcessIdentity.hostname()) pid \(getpid())",
+            runBy: [])
+        let result: QueuedOperation
+        do {
+            result = try await OperationFollower(client: client, keys: config.clusterKeys)
+                .submitAndFollow(operation, say: { print($0); fflush(nil) })
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+        await client.shutdown()
+        if !json { print("operation \(result.id) \(result.state.rawValue): \(result.summary ?? "")") }
+        if result.state != .succeeded { throw ExitCode.failure }
     }
 }

@@ -62,29 +62,29 @@ struct HistoryCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let journal = try global.loadConfig().openJournal()
+        let journal = try global.loadConfig().openStore()
         if let steps {
-            let id = try journal.resolveID(steps)
-            guard let record = try journal.record(id) else { throw JournalError.unknownMigration(id) }
-            let list = try journal.steps(id)
+            let id = try await journal.resolveID(steps)
+            guard let record = try await journal.record(id) else { throw JournalError.unknownMigration(id) }
+            let list = try await journal.steps(id)
             if json {
                 try JSONOutput.print(StepsOutput(migration: record, steps: list))
             } else {
-                let held = try journal.lockHolder(vm: record.vm).flatMap { $0.migrationID == id ? $0.owner : nil }
+                let held = try await journal.lockHolder(vm: record.vm).flatMap { $0.migrationID == id ? $0.owner : nil }
                 print(HistoryReport.steps(record, list, lock: held.map(JournalLock.init(owner:))))
             }
             return
         }
-        let records = try journal.history(vm: vm, limit: limit)
+        let records = try await journal.history(vm: vm, limit: limit)
         if json {
             try JSONOutput.print(Output(migrations: records))
             return
         }
         // Unfinished migrations may be older than the listed ones: look at all.
-        let unfinished = try journal.unfinished()
+        let unfinished = try await journal.unfinished()
         var locks: [String: JournalLock] = [:]
         for record in unfinished {
-            if let held = try journal.lockHolder(vm: record.vm), held.migrationID == record.id {
+            if let held = try await journal.lockHolder(vm: record.vm), held.migrationID == record.id {
                 locks[record.id] = JournalLock(owner: held.owner)
             }
         }

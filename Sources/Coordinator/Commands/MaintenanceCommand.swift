@@ -56,9 +56,9 @@ struct MaintenanceCommand: AsyncParsableCommand {
         func run() async throws {
             let config = try global.loadConfig()
             _ = try config.host(named: host)
-            let journal = try config.openJournal()
-            let changed = try journal.setMaintenance(host, on: true, reason: reason)
-            let entry = try journal.maintenance(host: host)
+            let journal = try config.openStore()
+            let changed = try await journal.setMaintenance(host, on: true, reason: reason)
+            let entry = try await journal.maintenance(host: host)
             if json {
                 try JSONOutput.print(Change(host: host, inMaintenance: true, changed: changed, since: entry?.since, reason: entry?.reason))
                 return
@@ -91,7 +91,7 @@ struct MaintenanceCommand: AsyncParsableCommand {
         func run() async throws {
             let config = try global.loadConfig()
             _ = try config.host(named: host)
-            let changed = try config.openJournal().setMaintenance(host, on: false, reason: nil)
+            let changed = try await config.openStore().setMaintenance(host, on: false, reason: nil)
             if json {
                 try JSONOutput.print(Change(host: host, inMaintenance: false, changed: changed))
             } else {
@@ -125,7 +125,7 @@ struct MaintenanceCommand: AsyncParsableCommand {
         func run() async throws {
             let config = try global.loadConfig()
             let configured = Set(config.hosts.map(\.name))
-            let entries = try config.openJournal().maintenance()
+            let entries = try await config.openStore().maintenance()
                 .map { Entry(name: $0.key, since: $0.value.since, reason: $0.value.reason, inConfig: configured.contains($0.key)) }
                 .sorted { $0.name < $1.name }
             if json {

@@ -62,8 +62,9 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try global.loadConfig()
+        try config.refuseInCluster("coord migrate", instead: "queue an evacuation (coord evacuate HOST) or let the leader balance")
         _ = try config.host(named: target)
-        let journal = try config.openJournal()
+        let journal = try config.openStore()
         let abort = AbortSignal()
         let interrupt = InterruptWatch { abort.raise() }
         defer { interrupt.cancel() }
@@ -90,8 +91,7 @@ extension MigrateCommand {
     /// would, so a crash never leaves a VM half-moved behind a new request.
     func settleOrphans(config: CoordConfig, journal: MigrationJournal) async throws {
         let json = self.json
-        for record in try journal.unfinished() {
-            guard let holder = try journal.lockHolder(vm: record.vm), case .dead = holder.owner.liveness() else { continue }
+        for record in try await journal.orphaned() {
             if !json { print("settling migration \(record.id) of \(record.vm), left unfinished by a coord that is gone") }
             let result = await MigrationSettler(config: config, journal: journal, emit: { if !json { print("  " + $0) } }).settle(record)
             if !json { print("  \(result.detail)") }

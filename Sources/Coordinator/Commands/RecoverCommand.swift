@@ -27,11 +27,12 @@ struct RecoverCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try global.loadConfig()
-        let journal = try config.openJournal()
+        try config.refuseInCluster("coord recover", instead: "the leader settles unfinished migrations by itself when it takes over; coord history shows them")
+        let journal = try config.openStore()
         let json = self.json
         let settler = MigrationSettler(config: config, journal: journal, emit: { if !json { print("  " + $0) } })
         var results: [MigrationSettler.Result] = []
-        for record in try journal.unfinished() {
+        for record in try await journal.unfinished() {
             if !json { print("\(record.vm): migration \(record.id) \(record.source) → \(record.target), stopped at \(record.lastStep.rawValue)") }
             let result = await settler.settle(record)
             if !json { print("  \(result.detail)") }

@@ -79,7 +79,6 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try global.loadConfig()
-        let journal = try config.openJournal()
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -97,10 +96,20 @@ struct ServeCommand: AsyncParsableCommand {
             coolDownSeconds: Double(coolDown.duration.components.seconds) + Double(coolDown.duration.components.attoseconds) / 1e18)
         settings.request = MigrationRequest(vm: "", target: "", mode: mode, maxDowntimeMs: maxDowntime)
         settings.stopGrace = stopGrace.duration
-        logger.notice("coord serve: \(config.hosts.count) hosts, refresh every \(refreshEvery), balance \(settings.balanceEvery == nil ? "never" : "every \(balanceEvery) above score \(threshold)"), journal \(journal.path)")
-
         let server = MetricsServer(address: metricsAddress, metrics: metrics, logger: logger)
-        let cluster = ClusterService(config: config, journal: journal, metrics: metrics, settings: settings, logger: logger)
+        let cluster: any Service
+        if config.isCluster {
+            let client = try config.etcdClient()
+            let election = LeaderElection(
+                client: client, keys: config.clusterKeys, name: config.coordinatorName,
+                leaseSeconds: config.etcd?.leaseSeconds ?? 5, logger: logger)
+            logger.notice("coord serve \(config.coordinatorName): \(config.hosts.count) hosts, coordinator cluster on etcd \(client.endpoints.joined(separator: ",")), lease \(election.leaseSeconds) s; balance \(settings.balanceEvery == nil ? "never" : "every \(balanceEvery) above score \(threshold)") while leading")
+            cluster = CoordinatorClusterService(config: config, client: client, election: election, metrics: metrics, settings: settings, logger: logger)
+        } else {
+            let journal = try config.openJournal()
+            logger.notice("coord serve: \(config.hosts.count) hosts, refresh every \(refreshEvery), balance \(settings.balanceEvery == nil ? "never" : "every \(balanceEvery) above score \(threshold)"), journal \(journal.location)")
+            cluster = ClusterService(config: config, journal: journal, metrics: metrics, settings: settings, logger: logger)
+        }
         // Shut down in reverse order: the cluster service first (it may be
         // finishing a migration), the metrics endpoint last.
         let group = ServiceGroup(services: [server, cluster], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -21,7 +21,7 @@ struct SnapshotCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try global.loadConfig()
-        let live = try await LiveSnapshot.take(config: config, journal: try config.openJournal())
+        let live = try await LiveSnapshot.take(config: config, journal: try config.openStore())
         let reports = live.reports
         let data = try live.snapshot.encoded()
         if let output {

@@ -13,6 +13,12 @@ import Yams
 /// connectTimeoutSeconds: 5
 /// requestTimeoutSeconds: 30
 /// journal: /var/lib/coord/coord.sqlite  # default: $XDG_STATE_HOME/coord/coord.sqlite or ~/.local/state/coord/coord.sqlite
+/// store: sqlite                    # or etcd: state shared by a coordinator cluster
+/// etcd:                            # with store: etcd
+///   endpoints: [http://198.51.100.21:2379, http://198.51.100.22:2379, http://198.51.100.23:2379]
+///   prefix: /ferry/
+///   leaseSeconds: 5
+/// name: c1                         # this coordinator in the cluster (default: hostname)
 /// hosts:
 ///   - name: h1
 ///     address: 198.51.100.11
@@ -51,6 +57,34 @@ struct CoordConfig: Codable, Sendable, Equatable {
     var migrationLinkMiBps: Double?
     /// The SQLite state store; see `journalPath()` for the default.
     var journal: String?
+    /// Where the coordinator's state lives: `sqlite` (the default, one
+    /// coordinator) or `etcd` (a coordinator cluster; needs `etcd`).
+    var store: Store?
+    var etcd: EtcdSettings?
+    /// This coordinator's name in a cluster (default: the machine's hostname).
+    var name: String?
+    /// Set at run time, never read from the file: the epoch this coordinator
+    /// leads at, sent with every agent request (see `FenceToken`).
+    var fence: FenceToken?
+
+    enum Store: String, Codable, Sendable {
+        case sqlite, etcd
+    }
+
+    struct EtcdSettings: Codable, Sendable, Equatable {
+        /// Client URLs of the etcd members, e.g. http://198.51.100.21:2379.
+        var endpoints: [String]
+        /// Every key Ferry writes starts with this (default "/ferry/").
+        var prefix: String?
+        /// The leader's lease: a dead leader is replaced this long after its
+        /// last keep-alive (default 5).
+        var leaseSeconds: Int?
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case knownHosts, hostKeyPolicy, identityFile, user, connectTimeoutSeconds, requestTimeoutSeconds, hosts,
+            storagePools, migrationLinkMiBps, journal, store, etcd, name
+    }
 
     static let defaultAgentSocket = "/run/ferry/agent.sock"
     static let defaultAgentCommand = "ferry-agent"
@@ -101,6 +135,15 @@ extension CoordConfig {
         if let link = migrationLinkMiBps, !(link > 0 && link <= 1_000_000) {
             throw fail("migrationLinkMiBps must be above 0 and at most 1000000")
         }
+        if store == .etcd {
+            guard let etcd, !etcd.endpoints.isEmpty else { throw fail("store: etcd needs etcd.endpoints (e.g. [http://10.0.0.5:2379])") }
+            for endpoint in etcd.endpoints where !(endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://")) {
+                throw fail("etcd endpoint '\(endpoint)' must start with http:// or https://")
+            }
+            if let lease = etcd.leaseSeconds, !(2...300).contains(lease) { throw fail("etcd.leaseSeconds must be 2-300") }
+            if let prefix = etcd.prefix, !prefix.hasPrefix("/") { throw fail("etcd.prefix '\(prefix)' must start with /") }
+        }
+        if let name, !HostName.isValid(name) { throw fail("name '\(name)' must be 1-63 letters, digits, '-', '_' or '.'") }
         for (name, value) in [("connectTimeoutSeconds", connectTimeoutSeconds), ("requestTimeoutSeconds", requestTimeoutSeconds)] {
             if let value, !(value > 0 && value <= 3600) { throw fail("\(name) must be between 0 and 3600 seconds") }
         }

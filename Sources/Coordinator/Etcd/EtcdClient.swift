@@ -15,7 +15,7 @@ import Synchronization
 final class EtcdClient: Sendable {
     let endpoints: [String]
     let requestTimeout: Duration
-    let http: HTTPClient
+    var http: HTTPClient { Self.sharedHTTP }
     /// Index into `endpoints` of the member that last answered.
     private let preferred = Mutex(0)
 
@@ -24,12 +24,19 @@ final class EtcdClient: Sendable {
     init(endpoints: [String], requestTimeout: Duration = .seconds(3)) {
         self.endpoints = endpoints.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         self.requestTimeout = requestTimeout
+    }
+
+    /// One HTTP client for the whole process, never shut down: AsyncHTTPClient
+    /// traps when a client is released unshut, and every short-lived `coord`
+    /// command would have to remember to shut its own down.
+    static let sharedHTTP: HTTPClient = {
         var configuration = HTTPClient.Configuration()
-        // Connecting gets most of the request's time, so that a member that
-        // cannot be reached is told apart from one that took the request and
-        // did not answer. No read timeout: watches stay quiet as long as
+        // Connecting takes well under a request's time on a LAN, so a member
+        // that cannot be reached is told apart from one that took the request
+        // and did not answer (each request's own deadline is requestTimeout,
+        // at least a second). No read timeout: watches stay quiet as long as
         // nothing changes.
-        configuration.timeout = .init(connect: TimeAmount(requestTimeout * 0.9), read: nil)
+        configuration.timeout = .init(connect: .milliseconds(900), read: nil)
         // A refused connection fails the request at once and the next member
         // is tried, rather than the client retrying the same one until the
         // connect timeout.
@@ -38,8 +45,8 @@ final class EtcdClient: Sendable {
         // the default of 8 per host, 8 watches would queue every other request.
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
         configuration.redirectConfiguration = .disallow
-        http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-    }
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 
     /// The member that last answered (the first before any did).
     var currentEndpoint: String {
@@ -58,10 +65,9 @@ final class EtcdClient: Sendable {
         return endpoints.indices.map { (start + $0) % endpoints.count }
     }
 
-    /// Closes the connections. Watches still open end with an error.
-    func shutdown() async {
-        try? await http.shutdown()
-    }
+    /// Nothing to release: the HTTP client lives as long as the process
+    /// (`sharedHTTP`). Kept so that callers say when they are done.
+    func shutdown() async {}
 
     /// Whether a request may be sent again to another member after it was
     /// sent to one that then did not answer.

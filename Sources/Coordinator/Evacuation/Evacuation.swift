@@ -26,12 +26,12 @@ struct Evacuation: Sendable {
     /// Puts the host in maintenance unless it already is (keeping the
     /// operator's reason). Returns whether this call put it there.
     @discardableResult
-    func enterMaintenance(reason: String?) throws -> Bool {
-        if try journal.maintenance(host: host) != nil {
-            if let reason { try journal.setMaintenance(host, on: true, reason: reason) }
+    func enterMaintenance(reason: String?) async throws -> Bool {
+        if try await journal.maintenance(host: host) != nil {
+            if let reason { try await journal.setMaintenance(host, on: true, reason: reason) }
             return false
         }
-        return try journal.setMaintenance(host, on: true, reason: reason ?? Self.defaultReason)
+        return try await journal.setMaintenance(host, on: true, reason: reason ?? Self.defaultReason)
     }
 
     /// The plan on the live cluster; throws if the host does not answer
@@ -40,7 +40,7 @@ struct Evacuation: Sendable {
         let live = try await LiveSnapshot.take(config: config, journal: journal)
         if let down = live.reports.first(where: { $0.name == host && $0.state == .down }) {
             throw CoordError.conflict("\(host) does not answer (\(down.reason ?? "no reason given")): its VMs cannot be migrated without its agent"
-                + (try journal.maintenance(host: host) != nil ? "; it stays in maintenance (coord maintenance exit \(host))" : ""))
+                + (try await journal.maintenance(host: host) != nil ? "; it stays in maintenance (coord maintenance exit \(host))" : ""))
         }
         return EvacuationPlanner.plan(live.snapshot, evacuating: [host], limits: limits)
     }

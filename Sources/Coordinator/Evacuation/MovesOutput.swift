@@ -21,9 +21,17 @@ final class MovesOutput: Sendable {
         var lastJSONProgress: [String: ContinuousClock.Instant] = [:]
     }
 
-    init(json: Bool, isTerminal: Bool = isatty(STDOUT_FILENO) == 1) {
+    /// Where finished lines go: standard output, or (for a coordinator
+    /// cluster's leader) the queued operation's log in etcd.
+    private let sink: @Sendable (String) -> Void
+
+    init(json: Bool, isTerminal: Bool = isatty(STDOUT_FILENO) == 1, sink: (@Sendable (String) -> Void)? = nil) {
         self.json = json
-        self.isTerminal = isTerminal && !json
+        self.isTerminal = isTerminal && !json && sink == nil
+        self.sink = sink ?? { line in
+            print(line)
+            fflush(nil)
+        }
         state = Mutex(State())
     }
 
@@ -113,8 +121,7 @@ final class MovesOutput: Sendable {
     func say(_ text: String) {
         guard !json else { return }
         if isTerminal && state.withLock({ $0.drawn }) > 0 { above(text); return }
-        print(text)
-        fflush(nil)
+        sink(text)
     }
 
     // MARK: Terminal
@@ -177,7 +184,6 @@ final class MovesOutput: Sendable {
 
     private func emit(_ line: EventLine) {
         guard let data = try? AgentProtocol.encoder().encode(line) else { return }
-        print(String(decoding: data, as: UTF8.self))
-        fflush(nil)
+        sink(String(decoding: data, as: UTF8.self))
     }
 }

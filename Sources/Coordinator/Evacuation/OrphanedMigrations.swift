@@ -6,8 +6,7 @@ import Foundation
 /// balancing round.
 enum OrphanedMigrations {
     static func settle(config: CoordConfig, journal: MigrationJournal, say: @escaping @Sendable (String) -> Void) async throws {
-        for record in try journal.unfinished() {
-            guard let holder = try journal.lockHolder(vm: record.vm), case .dead = holder.owner.liveness() else { continue }
+        for record in try await journal.orphaned() {
             say("settling migration \(record.id) of \(record.vm), left unfinished by a coord that is gone")
             let result = await MigrationSettler(config: config, journal: journal, emit: { say("  " + $0) }).settle(record)
             say("  \(result.detail)")

@@ -14,7 +14,7 @@ extension CoordConfig {
         return (home as NSString).appendingPathComponent(".local/state/coord/coord.sqlite")
     }
 
-    func openJournal() throws -> MigrationJournal {
-        try MigrationJournal(path: journalPath())
+    func openJournal() throws -> SQLiteJournal {
+        try SQLiteJournal(path: journalPath())
     }
 }

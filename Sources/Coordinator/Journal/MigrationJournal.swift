@@ -1,86 +1,69 @@
 import Foundation
-import GRDB
 
-/// The coordinator's state store: every migration and each of its steps, the
-/// per-VM migration locks, and the hosts in maintenance, in one SQLite file.
+/// The coordinator's state, behind one interface: every migration and its
+/// steps, the per-VM migration locks, the hosts in maintenance, and (through
+/// the migrations) the cool-downs.
 ///
-/// Every write is one IMMEDIATE transaction: SQLite's file lock serialises
-/// writers across threads and processes, so two coords sharing a journal
-/// cannot both take a VM's lock. WAL mode lets readers (`coord history`) go
-/// on while a migration writes; a writer waits up to 5 s for another.
-final class MigrationJournal: Sendable {
-    /// The file, or ":memory:".
-    let path: String
-    let queue: DatabaseQueue
+/// Two stores implement it: `SQLiteJournal`, one file for one coordinator
+/// (the default), and `EtcdJournal`, shared by a coordinator cluster. The
+/// executor journals each step before taking it, whichever store it is.
+protocol MigrationJournal: Sendable {
+    /// Where the state lives, for people: a file path or etcd's endpoints.
+    var location: String { get }
+    /// True for a cluster leader's journal. Losing the lead (the work is
+    /// cancelled, an agent answers `fenced`, etcd refuses a write) then
+    /// means stop at once, never roll back: the next leader settles the
+    /// migration from the journal, and two coordinators must never act on
+    /// one VM.
+    var isLeaderTerm: Bool { get }
 
-    static let busyTimeout: TimeInterval = 5
+    /// Inserts `record` (with its first step) and takes its VM's lock,
+    /// atomically. Throws `VMLockedError` or `VMNeedsRecoveryError`.
+    func begin(_ record: MigrationRecord, owner: LockOwner) async throws
+    /// Takes the lock of an unfinished migration whose owner is gone.
+    func adopt(_ id: String, owner: LockOwner) async throws
+    func lockHolder(vm: String) async throws -> (migrationID: String, owner: LockOwner)?
 
-    /// Opens (creating if needed) the journal at `path` and brings its schema
-    /// up to date.
-    convenience init(path: String) throws {
-        try JournalFile.prepare(path)
-        var configuration = Self.configuration()
-        configuration.journalMode = .wal
-        let queue: DatabaseQueue
-        do {
-            queue = try DatabaseQueue(path: path, configuration: configuration)
-        } catch {
-            throw JournalError.cannotOpen(path: path, reason: Self.reason(error))
+    func step(_ id: String, _ step: MigrationStep, detail: String) async throws
+    /// Merges `figures` into the migration's figures.
+    func update(_ id: String, figures: MigrationFigures) async throws
+    /// Closes the migration and releases its VM's lock.
+    func finish(_ id: String, outcome: MigrationOutcome, error: String?) async throws
+
+    func record(_ id: String) async throws -> MigrationRecord?
+    func unfinished() async throws -> [MigrationRecord]
+    /// Unfinished migrations whose coordinator is gone: its lock's owner is
+    /// dead (SQLite), or its lease has lapsed (etcd). They are settled before
+    /// new work starts.
+    func orphaned() async throws -> [MigrationRecord]
+    /// Newest first.
+    func history(vm: String?, limit: Int) async throws -> [MigrationRecord]
+    func steps(_ id: String) async throws -> [JournalStep]
+    /// The full id of the one migration whose id starts with `prefix`.
+    func resolveID(_ prefix: String) async throws -> String
+    /// When each VM last finished a migration successfully (its cool-down).
+    func lastMoves() async throws -> [String: Date]
+
+    /// Returns whether anything changed.
+    func setMaintenance(_ host: String, on: Bool, reason: String?) async throws -> Bool
+    func maintenance() async throws -> [String: MaintenanceEntry]
+    func maintenance(host: String) async throws -> MaintenanceEntry?
+}
+
+extension MigrationJournal {
+    func step(_ id: String, _ step: MigrationStep) async throws {
+        try await self.step(id, step, detail: "")
+    }
+}
+
+extension SQLiteJournal: MigrationJournal {
+    var location: String { path }
+    var isLeaderTerm: Bool { false }
+
+    func orphaned() throws -> [MigrationRecord] {
+        try unfinished().filter { record in
+            guard let holder = try lockHolder(vm: record.vm), case .dead = holder.owner.liveness() else { return false }
+            return true
         }
-        try self.init(queue: queue, path: path)
-    }
-
-    /// A journal that lives only as long as this object, for tests.
-    static func inMemory() throws -> MigrationJournal {
-        try MigrationJournal(queue: DatabaseQueue(configuration: configuration()), path: ":memory:")
-    }
-
-    private init(queue: DatabaseQueue, path: String) throws {
-        self.queue = queue
-        self.path = path
-        do {
-            if try queue.read({ try JournalSchema.migrator.hasBeenSuperseded($0) }) {
-                throw JournalError.newerSchema(path: path)
-            }
-            try JournalSchema.migrator.migrate(queue)
-        } catch let error as DatabaseError {
-            throw JournalError.cannotOpen(path: path, reason: Self.reason(error))
-        }
-    }
-
-    private static func configuration() -> Configuration {
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(busyTimeout)
-        configuration.foreignKeysEnabled = true
-        configuration.label = "coord journal"
-        return configuration
-    }
-
-    // MARK: Access with context
-
-    /// One IMMEDIATE transaction; SQLite errors come out naming the file and
-    /// what was being done.
-    func write<T>(_ doing: @autoclosure () -> String, _ body: (Database) throws -> T) throws -> T {
-        do {
-            return try queue.write(body)
-        } catch let error as DatabaseError {
-            throw JournalError.storage(path: path, doing: doing(), reason: Self.reason(error))
-        }
-    }
-
-    func read<T>(_ doing: @autoclosure () -> String, _ body: (Database) throws -> T) throws -> T {
-        do {
-            return try queue.read(body)
-        } catch let error as DatabaseError {
-            throw JournalError.storage(path: path, doing: doing(), reason: Self.reason(error))
-        }
-    }
-
-    private static func reason(_ error: Error) -> String {
-        guard let error = error as? DatabaseError else { return "\(error)" }
-        if error.resultCode == .SQLITE_BUSY {
-            return "another coord kept it busy for more than \(Int(busyTimeout)) s"
-        }
-        return error.message ?? "\(error)"
     }
 }

@@ -29,7 +29,7 @@ struct MigrationExecutor: Sendable {
         guard let sourceInventory = reports.first(where: { $0.name == location.host.name })?.inventory,
               let targetReport = reports.first(where: { $0.name == targetHost.name })
         else { throw MigrationError.refused("\(location.host.name) or \(targetHost.name) vanished from the survey") }
-        let maintenance = Set(try journal.maintenance().keys)
+        let maintenance = Set(try await journal.maintenance().keys)
         let checks = await PrecheckRunner(config: config, maintenance: maintenance).run(vm: location.vm, source: sourceInventory, target: targetReport)
         // Disks on storage the target does not share can be copied, by a cold
         // migration only (the guest must not write while they move).
@@ -71,7 +71,7 @@ struct MigrationExecutor: Sendable {
                 mode: plan.plan.kind.rawValue, reason: plan.plan.reason, startedAt: Date(), finishedAt: nil, lastStep: .planned,
                 outcome: nil, error: nil, figures: MigrationFigures(dirtyRatePagesPerSecond: plan.dirtyRateMiBps.map { $0 * 256 }))
             do {
-                try journal.begin(record, owner: .current())
+                try await journal.begin(record, owner: .current())
             } catch let locked as VMLockedError {
                 throw MigrationError.refused("\(locked)")
             } catch let stale as VMNeedsRecoveryError {

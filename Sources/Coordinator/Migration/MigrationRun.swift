@@ -41,12 +41,12 @@ struct MigrationRun: Sendable {
             // Local disks first: the guest is paused, its images copied.
             for location in plan.copyDisks {
                 if location == plan.copyDisks.first {
-                    try journal.step(id, .pausedForCopy, detail: "stop the guest on \(record.source)")
+                    try await journal.step(id, .pausedForCopy, detail: "stop the guest on \(record.source)")
                     emit(.phase("pausing the guest to copy its local disks"))
                     _ = try await source.call(
                         AgentMethods.MigrationPause.self, MigrationPauseParams(migrationID: id, name: vm, targetHost: record.target), timeout: 60)
                 }
-                try journal.step(id, .copyingDisks, detail: "\(location) to \(record.target)")
+                try await journal.step(id, .copyingDisks, detail: "\(location) to \(record.target)")
                 reached.copies.withLock { $0.append(location) }
                 let emit = self.emit
                 let digest = try await DiskCopier(source: source, target: target).copy(location) { done, total in
@@ -56,7 +56,7 @@ struct MigrationRun: Sendable {
             }
 
             // Prepare: the target listens, paused.
-            try journal.step(id, .targetPrepared, detail: "starting QEMU -incoming defer on \(record.target)")
+            try await journal.step(id, .targetPrepared, detail: "starting QEMU -incoming defer on \(record.target)")
             emit(.phase("preparing \(record.target)"))
             let prepared = try await target.call(
                 AgentMethods.MigrationPrepare.self,
@@ -66,7 +66,7 @@ struct MigrationRun: Sendable {
                 timeout: 90)
 
             // Perform: the source streams.
-            try journal.step(id, .streaming, detail: "to \(prepared.uri)")
+            try await journal.step(id, .streaming, detail: "to \(prepared.uri)")
             emit(.phase(plan.kind == .cold ? "pausing the guest and copying its state" : plan.kind == .postcopy ? "switching to post-copy at once" : "streaming memory"))
             if plan.kind == .postcopy { reached.state.withLock { $0.postcopy = true } }
             _ = try await source.call(
@@ -75,19 +75,19 @@ struct MigrationRun: Sendable {
                     migrationID: id, name: vm, uri: prepared.uri, targetHost: record.target, tuning: plan.source,
                     pauseFirst: plan.kind == .cold, startPostcopy: plan.kind == .postcopy),
                 timeout: 30)
-            try journal.step(id, .switchover, detail: "authorised: the source continues from pre-switchover on its own")
+            try await journal.step(id, .switchover, detail: "authorised: the source continues from pre-switchover on its own")
             let final = try await stream(started: started, reached: reached)
             figures.setupMs = final.setupTimeMs.map(Double.init)
             figures.downtimeMsQEMU = final.downtimeMs.map(Double.init)
             figures.bytes = final.transferredBytes
             figures.iterations = final.iterations
-            try journal.step(id, .sourceCompleted, detail: "QEMU status \(final.status), run state \(final.runState ?? "?")")
+            try await journal.step(id, .sourceCompleted, detail: "QEMU status \(final.status), run state \(final.runState ?? "?")")
             reached.state.withLock { $0.sourceCompleted = true }
 
             // Finish: the target resumes at once (every millisecond here is
             // the guest's downtime), then the guest must prove it lives.
             if !reached.state.withLock({ $0.targetResumed }) {
-                try journal.step(id, .targetResumed, detail: "cont on \(record.target)")
+                try await journal.step(id, .targetResumed, detail: "cont on \(record.target)")
                 _ = try await resumeTarget(reached: reached)
             }
             let resumed = reached.resumed.withLock { $0 }
@@ -100,24 +100,29 @@ struct MigrationRun: Sendable {
             let verdict = try await GuestVerification.verify(
                 vm: vm, on: target, sourceLast: details.guest.heartbeats > 0 ? sourceView.guest.lastHeartbeat : nil, timeout: request.verifyTimeout)
             figures.verifyMs = (ContinuousClock.now - verifyStart).milliseconds
-            try journal.update(id, figures: figures)
+            try await journal.update(id, figures: figures)
             guard verdict.alive else { throw MigrationError.failed("the guest did not survive on \(record.target): \(verdict.detail)") }
-            try journal.step(id, .verified, detail: verdict.detail)
+            try await journal.step(id, .verified, detail: verdict.detail)
 
             // Confirm: only now does the source QEMU end.
-            try journal.step(id, .sourceReleased, detail: "quit QEMU on \(record.source)")
+            try await journal.step(id, .sourceReleased, detail: "quit QEMU on \(record.source)")
             _ = try await source.call(
                 AgentMethods.MigrationRelease.self, MigrationReleaseParams(name: vm, migrationID: id, removeDisks: plan.copyDisks), timeout: 60)
-            try journal.step(id, .done, detail: "committed on \(record.target)")
+            try await journal.step(id, .done, detail: "committed on \(record.target)")
             _ = try await target.call(AgentMethods.MigrationCommit.self, ref, timeout: 30)
             // From the first step to the commit: what the operator waits for.
             figures.totalMs = (ContinuousClock.now - started).milliseconds
-            try journal.update(id, figures: figures)
-            try journal.finish(id, outcome: .succeeded, error: nil)
+            try await journal.update(id, figures: figures)
+            try await journal.finish(id, outcome: .succeeded, error: nil)
             return report(.succeeded, error: nil, verification: verdict.detail, figures: figures, runsOn: record.target)
         } catch {
             let reason = describe(error)
-            try? journal.update(id, figures: figures)
+            if journal.isLeaderTerm && (Task.isCancelled || LeadershipLoss.isLoss(error)) {
+                return report(
+                    .failed, error: "this coordinator lost the lead mid-migration (\(reason)): it stops here, and the next leader settles the migration",
+                    verification: nil, figures: figures, runsOn: nil)
+            }
+            try? await journal.update(id, figures: figures)
             // The rollback must run even when Ctrl-C cancelled the task.
             let outcome = await Task { await rollBack(reason: reason, reached: reached) }.value
             return report(outcome.outcome, error: reason + (outcome.note.isEmpty ? "" : "; " + outcome.note), verification: nil, figures: figures, runsOn: outcome.runsOn)
@@ -144,7 +149,7 @@ struct MigrationRun: Sendable {
                 throw MigrationError.failed("QEMU reports the migration \(progress.status)" + (progress.error.map { ": \($0)" } ?? ""))
             case "postcopy-active":
                 if !reached.state.withLock({ $0.targetResumed }) {
-                    try journal.step(id, .targetResumed, detail: "post-copy: cont on \(record.target)")
+                    try await journal.step(id, .targetResumed, detail: "post-copy: cont on \(record.target)")
                     _ = try await resumeTarget(reached: reached)
                 }
                 continue
@@ -167,7 +172,7 @@ struct MigrationRun: Sendable {
             if wantPostcopy && !postcopyAsked && progress.status == "active" {
                 postcopyAsked = true
                 emit(.note(plan.kind == .postcopy ? "switching to post-copy" : "pre-copy stalled: switching to post-copy"))
-                try journal.step(id, .switchover, detail: "migrate-start-postcopy")
+                try await journal.step(id, .switchover, detail: "migrate-start-postcopy")
                 reached.state.withLock { $0.postcopy = true }
                 _ = try await source.call(AgentMethods.MigrationStartPostcopy.self, ref, timeout: 30)
             }
@@ -196,12 +201,12 @@ struct MigrationRun: Sendable {
             ? (try? await source.call(AgentMethods.MigrationStatus.self, MigrationStatusParams(name: vm, migrationID: id), timeout: 30))?.status
             : nil
         if state.postcopy && (state.targetResumed || sourceStatus == nil || sourceStatus?.hasPrefix("postcopy") == true || sourceStatus == "completed") {
-            try? journal.step(id, .failed, detail: reason)
-            try? journal.finish(id, outcome: .failed, error: reason + " (after post-copy began: the guest's RAM is split between the hosts; run coord recover)")
+            try? await journal.step(id, .failed, detail: reason)
+            try? await journal.finish(id, outcome: .failed, error: reason + " (after post-copy began: the guest's RAM is split between the hosts; run coord recover)")
             return (.failed, "post-copy had begun, so it cannot be rolled back", nil)
         }
         emit(.phase("rolling back: \(vm) stays on \(record.source)"))
-        try? journal.step(id, .rollingBack, detail: reason)
+        try? await journal.step(id, .rollingBack, detail: reason)
         // The guest must never run twice: once the source has completed, the
         // target (which may be running) goes first; before that the target
         // is paused, and resuming the source first shortens the guest's pause.
@@ -230,12 +235,12 @@ struct MigrationRun: Sendable {
             }
         }
         guard sourceAlive else {
-            try? journal.step(id, .failed, detail: sourceNote)
-            try? journal.finish(id, outcome: .failed, error: reason + "; " + sourceNote)
+            try? await journal.step(id, .failed, detail: sourceNote)
+            try? await journal.finish(id, outcome: .failed, error: reason + "; " + sourceNote)
             return (.failed, sourceNote, nil)
         }
-        try? journal.step(id, .rolledBack, detail: "target QEMU destroyed; the guest runs on \(record.source)")
-        try? journal.finish(id, outcome: .rolledBack, error: reason)
+        try? await journal.step(id, .rolledBack, detail: "target QEMU destroyed; the guest runs on \(record.source)")
+        try? await journal.finish(id, outcome: .rolledBack, error: reason)
         return (.rolledBack, "", record.source)
     }
 

@@ -39,8 +39,12 @@ public actor AgentClient {
     /// What `hello` told us, once the handshake is done.
     public private(set) var peer: HelloResult?
 
-    public init(stream: any ByteStream) {
+    /// Sent with every request when set: this coordinator leads a cluster.
+    private let fence: FenceToken?
+
+    public init(stream: any ByteStream, fence: FenceToken? = nil) {
         self.stream = stream
+        self.fence = fence
         (events, eventContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1024))
     }
 
@@ -58,9 +62,12 @@ public actor AgentClient {
 
     public func call<M: AgentMethod>(_ method: M.Type, _ params: M.Params, timeout: Double = 30) async throws -> M.Result {
         if let closedReason { throw ClientError.closed(reason: closedReason) }
+        // A cancelled caller (a coordinator that has just lost leadership)
+        // must not get one more request out.
+        try Task.checkCancellation()
         let id = nextID
         nextID += 1
-        let line = try AgentProtocol.line(RequestEnvelope(id: id, method: M.name, params: params))
+        let line = try AgentProtocol.line(RequestEnvelope(id: id, method: M.name, params: params, fence: fence))
 
         let timeoutTask = Task { [weak self] in
             try await Task.sleep(for: .seconds(timeout))

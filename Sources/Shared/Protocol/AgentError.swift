@@ -28,5 +28,8 @@ public struct AgentError: Error, Codable, Sendable, Equatable, CustomStringConve
         public static let conflict = Code(rawValue: "conflict")
         public static let unavailable = Code(rawValue: "unavailable")
         public static let internalError = Code(rawValue: "internalError")
+        /// The request's fence epoch is older than one the agent has seen:
+        /// its coordinator no longer leads.
+        public static let fenced = Code(rawValue: "fenced")
     }
 }

@@ -3,7 +3,9 @@ import Foundation
 /// Wire format of the agent protocol.
 ///
 /// Each message is one line of JSON ended by `\n`.
-/// - request:  `{"id":7,"method":"inventory","params":{}}`
+/// - request:  `{"id":7,"method":"inventory","params":{}}`, plus
+///   `"fence":{"epoch":12,"coordinator":"c1"}` from a coordinator cluster's
+///   leader (see `FenceToken`)
 /// - response: `{"id":7,"result":{...}}` or `{"id":7,"error":{"code":"…","message":"…"}}`
 ///   (`id` is null when the request was too broken to read its id)
 /// - event:    `{"event":"vm.state","data":{...}}`, pushed after `subscribe`
@@ -41,11 +43,13 @@ public struct RequestEnvelope<Params: Codable & Sendable>: Codable, Sendable {
     public var id: UInt64
     public var method: String
     public var params: Params
+    public var fence: FenceToken?
 
-    public init(id: UInt64, method: String, params: Params) {
+    public init(id: UInt64, method: String, params: Params, fence: FenceToken? = nil) {
         self.id = id
         self.method = method
         self.params = params
+        self.fence = fence
     }
 }
 
@@ -53,6 +57,7 @@ public struct RequestEnvelope<Params: Codable & Sendable>: Codable, Sendable {
 public struct RequestHeader: Decodable, Sendable {
     public var id: UInt64
     public var method: String
+    public var fence: FenceToken?
 }
 
 public struct ResponseEnvelope<Result: Codable & Sendable>: Codable, Sendable {

@@ -69,7 +69,7 @@ struct VMCreateCommand: AsyncParsableCommand {
         if let owner = reports.first(where: { $0.inventory?.vms.contains { $0.name == spec.name } ?? false }) {
             throw CoordError.conflict("a VM named \(spec.name) already exists on \(owner.name)")
         }
-        let target = try chooseHost(spec, config: config, reports: reports)
+        let target = try await chooseHost(spec, config: config, reports: reports)
         for warning in VMSpecFile.warnings(for: spec) where !json { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
         let info = try await AgentDialer(config: config).with(target) { client in
             try await client.call(AgentMethods.VMCreate.self, VMCreateParams(spec: spec, start: !noStart), timeout: 120)
@@ -81,10 +81,10 @@ struct VMCreateCommand: AsyncParsableCommand {
         }
     }
 
-    private func chooseHost(_ spec: VMSpec, config: CoordConfig, reports: [HostReport]) throws -> CoordConfig.Host {
+    private func chooseHost(_ spec: VMSpec, config: CoordConfig, reports: [HostReport]) async throws -> CoordConfig.Host {
         if host != "auto" { return try config.host(named: host) }
         // The journal's maintenance flags: a host being emptied gets nothing new.
-        let maintenance = Set(try config.openJournal().maintenance().keys)
+        let maintenance = Set(try await config.openStore().maintenance().keys)
         let candidates = reports.map {
             PlacementHost(name: $0.name, inventory: $0.inventory, downReason: $0.reason, inMaintenance: maintenance.contains($0.name))
         }

@@ -4,7 +4,7 @@ import GRDB
 /// Hosts in maintenance: the planner places nothing on them and migration
 /// pre-checks refuse them as targets. The flag lives in the journal, not on
 /// the host, so it holds while the host is down.
-extension MigrationJournal {
+extension SQLiteJournal {
     /// Puts `host` in maintenance (`on`) or takes it out. Returns whether
     /// anything changed: entering twice keeps the first `since` (a new
     /// `reason` replaces the old one and returns false); leaving a host not

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-extension MigrationJournal {
+extension SQLiteJournal {
     /// When each VM last arrived somewhere: the end of its newest successful
     /// migration. Balancing leaves a VM alone for a cool-down after it, so a
     /// VM is not bounced between hosts by successive plans.

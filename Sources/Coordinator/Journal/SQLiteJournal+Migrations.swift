@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// Recording a migration's progress, and reading it back.
-extension MigrationJournal {
+extension SQLiteJournal {
     /// Appends `step` to the migration's steps and makes it its `lastStep`.
     /// Call it BEFORE taking the step.
     func step(_ id: String, _ step: MigrationStep, detail: String = "") throws {

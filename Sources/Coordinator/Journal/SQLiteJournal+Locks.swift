@@ -4,7 +4,7 @@ import GRDB
 /// The per-VM migration lock: at most one unfinished migration per VM, held
 /// by one coord process. The lock is a row keyed by VM name, taken and
 /// released in the same transactions that start and finish the migration.
-extension MigrationJournal {
+extension SQLiteJournal {
     /// Inserts the record (and its first step, `record.lastStep`) and takes
     /// the VM's lock, atomically.
     ///
