@@ -26,7 +26,22 @@ final class EtcdTestCluster: Sendable {
         self.members = members
     }
 
+    /// Tests run in parallel: two clusters may be handed the same "free"
+    /// port between probing it and etcd binding it, so a cluster that does
+    /// not come up is tried again on other ports.
     static func start(members count: Int) async throws -> EtcdTestCluster {
+        var failure: (any Error)?
+        for _ in 0..<3 {
+            do {
+                return try await startOnce(members: count)
+            } catch {
+                failure = error
+            }
+        }
+        throw failure ?? EtcdTestClusterError(what: "etcd did not start")
+    }
+
+    private static func startOnce(members count: Int) async throws -> EtcdTestCluster {
         var template = Array("/tmp/ferry-etcd-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw POSIXError(.EIO) }
         let ports = try freePorts(count * 2)
@@ -90,6 +105,8 @@ final class EtcdTestCluster: Sendable {
         while ContinuousClock.now < deadline {
             last = await client.health()
             if last.allSatisfy(\.isHealthy) { break }
+            // A member that exited (its port was taken) will not come up.
+            if pids.withLock({ $0.count }) < live.count { break }
             try? await Task.sleep(for: .milliseconds(100))
         }
         await client.shutdown()

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Keeps an etcd lease alive, renewing it every third of its TTL, and says
 /// when it is lost: etcd no longer knows it, or no renewal succeeded for a
@@ -77,20 +78,64 @@ final class LeaseKeeper: Sendable {
 
     struct DeadlineReached: Error {}
 
-    /// Runs `operation`, abandoning (cancelling) it at `deadline`.
+    /// Runs `operation`, abandoning it at `deadline`: the caller gets
+    /// `DeadlineReached` at the deadline even if the operation is stuck in
+    /// something that does not notice cancellation at once (a connect to a
+    /// member that is cut off), so a leader learns on time that its lease
+    /// may be gone. The abandoned operation is cancelled and left to end.
     static func withDeadline<T: Sendable>(
         _ deadline: ContinuousClock.Instant, _ operation: @escaping @Sendable () async throws -> T
     ) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await operation() }
-            group.addTask {
-                try await ContinuousClock().sleep(until: deadline)
-                return nil
+        let outcome = OneShot<Result<T, any Error>>()
+        let work = Task {
+            do { outcome.offer(.success(try await operation())) } catch { outcome.offer(.failure(error)) }
+        }
+        let timer = Task {
+            try? await ContinuousClock().sleep(until: deadline)
+            if outcome.offer(.failure(DeadlineReached())) { work.cancel() }
+        }
+        defer { timer.cancel() }
+        return try await withTaskCancellationHandler {
+            try await outcome.value.get()
+        } onCancel: {
+            if outcome.offer(.failure(CancellationError())) { work.cancel() }
+        }
+    }
+}
+
+/// A value set once (later offers are ignored) and awaited by one reader.
+final class OneShot<Value: Sendable>: Sendable {
+    private struct State {
+        var value: Value?
+        var waiter: CheckedContinuation<Value, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    /// Returns whether this offer was the one taken.
+    @discardableResult
+    func offer(_ value: Value) -> Bool {
+        let waiter: CheckedContinuation<Value, Never>?? = state.withLock { state in
+            guard state.value == nil else { return .none }
+            state.value = value
+            defer { state.waiter = nil }
+            return .some(state.waiter)
+        }
+        guard case .some(let continuation) = waiter else { return false }
+        continuation?.resume(returning: value)
+        return true
+    }
+
+    var value: Value {
+        get async {
+            await withCheckedContinuation { continuation in
+                let ready: Value? = state.withLock { state in
+                    if let value = state.value { return value }
+                    state.waiter = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
             }
-            defer { group.cancelAll() }
-            guard let first = try await group.next() else { throw CancellationError() }
-            guard let value = first else { throw DeadlineReached() }
-            return value
         }
     }
 }
