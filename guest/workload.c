@@ -784,8 +784,8 @@ static void *perf_main(void *arg)
             bytes += PERF_BUF / 2;
             t2 = now_ns(CLOCK_MONOTONIC);
         } while (t2 - t1 < half);
-        emit("perf cpu_iter_s=%" PRIu64 " mem_mib_s=%" PRIu64 " mono=%" PRId64,
-             iters * 1000000ULL / (uint64_t)((t1 - t0) / 1000 + 1),
+        emit("perf cpu_iter=%" PRIu64 " mem_kib=%" PRIu64 " cpu_iter_s=%" PRIu64 " mem_mib_s=%" PRIu64 " mono=%" PRId64,
+             iters, bytes / 1024, iters * 1000000ULL / (uint64_t)((t1 - t0) / 1000 + 1),
              bytes * 1000000ULL / (uint64_t)((t2 - t1) / 1000 + 1) / 1048576, t2);
     }
     return NULL;
