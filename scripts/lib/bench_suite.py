@@ -1109,7 +1109,7 @@ def markdown(out, summary, rows, meta):
         f.write("\n".join(lines))
 
 
-def gnuplot(out, name, title, xlabel, ylabel, series, logx=False, logy=False, xtics=None):
+def gnuplot(out, name, title, xlabel, ylabel, series, logx=False, logy=False, xtics=None, vline=None):
     """series: {label: [(x, median, min, max), ...]}. Writes plots/NAME.dat
     (one gnuplot index per series) and plots/NAME.gp, and runs gnuplot."""
     pdir = os.path.join(out, "plots")
@@ -1127,11 +1127,15 @@ def gnuplot(out, name, title, xlabel, ylabel, series, logx=False, logy=False, xt
     plots = []
     for i, label in enumerate(series):
         plots.append(f"'{dat}' index {i} using 1:2:3:4 with yerrorlines lw 2 pt 7 ps 0.6 title '{label}'")
-    gp = [f"set terminal svg size 760,460 dynamic enhanced font 'sans,12' background '#ffffff'",
+    gp = [f"set terminal svg size 820,460 dynamic enhanced font 'sans,12' background '#ffffff'",
           f"set output '{os.path.join(out, name + '.svg')}'", f"set title \"{title}\"", f"set xlabel \"{xlabel}\"",
           f"set ylabel \"{ylabel}\"", "set key outside right top", "set grid", "set bars 2",
+          "set offsets graph 0.04, graph 0.04, 0, 0",
           "set logscale x" if logx else "", "set logscale y" if logy else "set yrange [0:*]",
-          f"set xtics ({xtics})" if xtics else "", "plot " + ", \\\n  ".join(plots)]
+          f"set xtics ({xtics})" if xtics else "",
+          (f"set arrow from {vline[0]}, graph 0 to {vline[0]}, graph 1 nohead dt 3 lc rgb '#777777'\n"
+           f"set label \"{vline[1]}\" at {vline[0]}, graph 0.96 offset 0.5,0 font ',10' tc rgb '#555555'") if vline else "",
+          "plot " + ", \\\n  ".join(plots)]
     gpf = os.path.join(pdir, f"{name}.gp")
     with open(gpf, "w") as f:
         f.write("\n".join(l for l in gp if l) + "\n")
@@ -1146,11 +1150,19 @@ def plots(out, summary):
         for s in summary:
             if s["experiment"] != exp or not match(s) or not s[fig]:
                 continue
-            x = s[xkey] / 1024 if xkey == "mem_k" else (s[xkey] or 10000)
+            x = s[xkey] / 1024 if xkey == "mem_k" else s[xkey]
+            if xkey == "link_mbit" and not x:
+                x = 10000  # unshaped: plotted at 10 Gbit/s
             res.setdefault(key(s), []).append((x, *s[fig]))
         return res
     mode = (lambda s: s["mode"])
     way = (lambda s: s["way"])
+    link_pages = None
+    dirty_links = {s["link_mbit"] for s in summary if s["experiment"] in ("dirty", "threeway")}
+    if len(dirty_links) == 1 and list(dirty_links)[0]:
+        link_pages = (round(mibps(list(dirty_links)[0]) * 256), "link capacity")
+    names = {"downtime_hb_ms": "Downtime (guest heartbeat gap)", "downtime_net_ms": "Downtime (ping gap)",
+             "total_ms": "Total migration time"}
     for exp, xkey, xlabel, logx in (("dirty", "rate", "dirty rate (4 KiB pages/s)", False),
                                     ("memory", "mem_k", "guest memory (MiB)", False),
                                     ("bandwidth", "link_mbit", "migration link (Mbit/s)", True)):
@@ -1158,13 +1170,15 @@ def plots(out, summary):
                                   ("downtime_net_ms", "downtime: ping gap (ms)", True),
                                   ("total_ms", "total migration time (ms)", True)):
             gnuplot(out, f"{exp}-{fig.replace('_ms', '').replace('_', '-')}",
-                    f"{fig.replace('_ms', '').replace('_', ' ')} against {xlabel.split(' (')[0]} (median, min-max)",
-                    xlabel, ylabel, pts(exp, mode, xkey, fig, lambda s: True), logx=logx, logy=logy)
+                    f"{names[fig]} against {xlabel.split(' (')[0]} (median, min-max)",
+                    xlabel, ylabel, pts(exp, mode, xkey, fig, lambda s: True), logx=logx, logy=logy,
+                    vline=link_pages if exp == "dirty" else None)
     for fig, ylabel in (("downtime_hb_ms", "downtime: guest heartbeat gap (ms)"),
                         ("downtime_net_ms", "downtime: ping gap (ms)"), ("total_ms", "total migration time (ms)")):
         gnuplot(out, f"threeway-{fig.replace('_ms', '').replace('_', '-')}",
-                f"QEMU defaults, virsh and coord auto: {fig.replace('_ms', '').replace('_', ' ')} (median, min-max)",
-                "dirty rate (4 KiB pages/s)", ylabel, pts("threeway", way, "rate", fig, lambda s: True), logy=True)
+                f"{names[fig]}: three ways (median, min-max)",
+                "dirty rate (4 KiB pages/s)", ylabel, pts("threeway", way, "rate", fig, lambda s: True), logy=True,
+                vline=link_pages)
 
 
 def host_rates(rs, window=0.5, step=0.1):
@@ -1225,7 +1239,7 @@ def throughput_plots(out):
                                for i, m in enumerate(modes))
         gp = [f"set terminal svg size 860,460 dynamic enhanced font 'sans,12' background '#ffffff'",
               f"set output '{os.path.join(out, f'throughput-{what}.svg')}'",
-              f"set title \"{label} inside the guest around a migration (per host second, 0.5 s window; % of before)\"",
+              f"set title \"{label} inside the guest (host clock, 0.5 s windows, % of before)\"",
               "set xlabel \"seconds since the migration started\"", f"set ylabel \"{label} (% of before)\"",
               "set key outside right top", "set grid", "set yrange [0:*]",
               "set arrow from 0, graph 0 to 0, graph 1 nohead dt 2", f"plot {plot}"]
@@ -1253,7 +1267,7 @@ def evacuation_plot(out):
         if r.get("link_mibps"):
             sent.setdefault(p, []).append(float(r["mib_sent"]) / float(r["link_mibps"]))
     data = {k: [(p, statistics.median(v), min(v), max(v)) for p, v in d.items()] for k, d in series.items()}
-    data["bound: guests' memory / link"] = [(p, b, b, b) for p, b in bound.items()]
+    data["bound: guest memory / link"] = [(p, b, b, b) for p, b in bound.items()]
     if sent:
         data["bound: MiB sent / link"] = [(p, statistics.median(v), min(v), max(v)) for p, v in sent.items()]
     gnuplot(out, "evacuation", "Evacuation of N guests: --parallel 1 is one after another (median, min-max)",
