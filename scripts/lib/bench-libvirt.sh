@@ -2,7 +2,7 @@
 # libvirtd inside lab hosts, for scripts/bench's three-way comparison.
 #
 #   scripts/lib/bench-libvirt.sh start hI...   start libvirtd in each host's namespace
-#   scripts/lib/bench-libvirt.sh stop hI...    stop it and unmount nothing (its mounts die with it)
+#   scripts/lib/bench-libvirt.sh stop hI...    destroy its guests and stop it (its mounts die with it)
 #   scripts/lib/bench-libvirt.sh uri hI        qemu+tcp://ADDR/system
 #
 # Each host's libvirtd runs in the host's network namespace and in a private
@@ -83,7 +83,7 @@ stop_one() {
   # Its guests first (QEMU is not its child once daemonized; find them by their libvirt paths).
   virsh -c "qemu+tcp://$(addr "$h")/system" list --name 2>/dev/null | while read -r dom; do
     [ -n "$dom" ] && virsh -c "qemu+tcp://$(addr "$h")/system" destroy "$dom" >/dev/null 2>&1 || true
-  done
+  done || true
   kill "$pid" 2>/dev/null || true
   for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -9 "$pid" 2>/dev/null || true
