@@ -60,6 +60,7 @@ struct config {
     long disk_rate;      /* records per second */
     long disk_check_s;   /* periodic full verification of the record log */
     long memcheck_s;     /* minimum seconds between memcheck lines */
+    long perf_ms;        /* period of "perf" lines (CPU and memory loop rates), 0 = off */
 };
 
 static struct config cfg = {
@@ -85,6 +86,7 @@ static void apply_setting(const char *key, const char *val)
     else if (!strcmp(key, "disk_rate")) cfg.disk_rate = atol(val);
     else if (!strcmp(key, "disk_check_s")) cfg.disk_check_s = atol(val);
     else if (!strcmp(key, "memcheck_s")) cfg.memcheck_s = atol(val);
+    else if (!strcmp(key, "perf_ms")) cfg.perf_ms = atol(val);
 }
 
 /* Parses a kernel-command-line-like string: tokens split on whitespace. */
@@ -102,6 +104,7 @@ static void parse_cmdline(char *s)
     if (cfg.dirty_rate < 0) cfg.dirty_rate = 0;
     if (cfg.disk_rate < 1) cfg.disk_rate = 1;
     if (cfg.memcheck_s < 1) cfg.memcheck_s = 1;
+    if (cfg.perf_ms < 0) cfg.perf_ms = 0;
 }
 
 static int host_test; /* run on a host: stdout only, no /dev/ttyS0 */
@@ -747,6 +750,47 @@ static void *command_main(void *arg)
     return NULL;
 }
 
+/* ------------------------------------------------------------ throughput */
+
+/* Optional (ferry.perf_ms): every period, half the time in a CPU loop and
+ * half copying a 1 MiB buffer, then one line with both rates measured in
+ * the guest's monotonic clock. For benchmarks: what a guest gets done
+ * before, during and after a migration. The buffer is small on purpose, so
+ * the loop itself dirties only 256 pages and does not stop pre-copy from
+ * converging. */
+#define PERF_BUF (1u << 20)
+
+static void *perf_main(void *arg)
+{
+    (void)arg;
+    static unsigned char buf[2][PERF_BUF / 2];
+    memset(buf, 1, sizeof buf);
+    const int64_t half = cfg.perf_ms * 500000LL;
+    volatile uint64_t sink = 0;
+    for (;;) {
+        uint64_t x = 88172645463325252ULL, iters = 0, bytes = 0;
+        int64_t t0 = now_ns(CLOCK_MONOTONIC), t1;
+        do {
+            for (int k = 0; k < 1000; k++) { x ^= x << 13; x ^= x >> 7; x ^= x << 17; }
+            iters += 1000;
+            t1 = now_ns(CLOCK_MONOTONIC);
+        } while (t1 - t0 < half);
+        sink += x;
+        int64_t t2;
+        int dir = 0;
+        do {
+            memcpy(buf[dir], buf[!dir], PERF_BUF / 2);
+            dir = !dir;
+            bytes += PERF_BUF / 2;
+            t2 = now_ns(CLOCK_MONOTONIC);
+        } while (t2 - t1 < half);
+        emit("perf cpu_iter=%" PRIu64 " mem_kib=%" PRIu64 " cpu_iter_s=%" PRIu64 " mem_mib_s=%" PRIu64 " mono=%" PRId64,
+             iters, bytes / 1024, iters * 1000000ULL / (uint64_t)((t1 - t0) / 1000 + 1),
+             bytes * 1000000ULL / (uint64_t)((t2 - t1) / 1000 + 1) / 1048576, t2);
+    }
+    return NULL;
+}
+
 /* ------------------------------------------------------------------ main */
 
 static void start_thread(void *(*fn)(void *), int fifo_prio)
@@ -786,6 +830,7 @@ int main(int argc, char **argv)
     if (npages) start_thread(checker_main, 0);
     if (npages && cfg.dirty_rate > 0) start_thread(dirtier_main, 0);
     if (disk_fd >= 0) start_thread(disk_main, 0);
+    if (cfg.perf_ms > 0) start_thread(perf_main, 0);
     command_main(NULL);
     return 0;
 }
