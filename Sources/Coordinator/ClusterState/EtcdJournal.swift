@@ -38,13 +38,17 @@ struct EtcdJournal: MigrationJournal {
                 .put(keys.lock(record.vm), try ClusterJSON.encode(newLock), lease: leadership.lease),
             ],
             failure: [])
-        if try await client.txn(txn).succeeded { return }
-        try await checkLeadership()
-        if try await client.get(keys.migration(record.id)) != nil { throw JournalError.duplicateMigration(record.id) }
-        if let held = try await lock(vm: record.vm) {
-            throw VMLockedError(vm: record.vm, migrationID: held.migrationID, owner: held.owner)
+        try await withEtcdRetry { retry in
+            // An attempt that timed out may have been applied: then the lock is ours.
+            if retry, let held = try await lock(vm: record.vm), held.migrationID == record.id { return }
+            if try await client.txn(txn).succeeded { return }
+            try await checkLeadership()
+            if try await client.get(keys.migration(record.id)) != nil { throw JournalError.duplicateMigration(record.id) }
+            if let held = try await lock(vm: record.vm) {
+                throw VMLockedError(vm: record.vm, migrationID: held.migrationID, owner: held.owner)
+            }
+            throw ClusterStateError.conflict("begin migration \(record.id) of \(record.vm)")
         }
-        throw ClusterStateError.conflict("begin migration \(record.id) of \(record.vm)")
     }
 
     func adopt(_ id: String, owner: LockOwner) async throws {
@@ -86,40 +90,60 @@ struct EtcdJournal: MigrationJournal {
     }
 
     func finish(_ id: String, outcome: MigrationOutcome, error: String?) async throws {
-        let vm = try await change(id, "finish migration \(id)", newStep: false) { record, _ in
+        let vm = try await change(
+            id, "finish migration \(id)", newStep: false, applied: { $0.outcome == outcome && $0.error == error }
+        ) { record, _ in
             record.outcome = outcome
             record.error = error
             record.finishedAt = Date()
             return []
         }
         // The lock goes with the migration, unless another migration holds it.
-        if let held = try await lock(vm: vm), held.migrationID == id {
-            _ = try await client.txn(EtcdTxn(compare: guarded([]), success: [.delete(keys.lock(vm))], failure: []))
+        try await withEtcdRetry { _ in
+            if let held = try await lock(vm: vm), held.migrationID == id {
+                _ = try await client.txn(EtcdTxn(compare: guarded([]), success: [.delete(keys.lock(vm))], failure: []))
+            }
         }
     }
 
     /// Reads the unfinished record, lets `body` change it, and writes it back
     /// (with `body`'s extra operations) only if nobody changed it meanwhile
     /// and this coordinator still leads. Returns the migration's VM.
+    ///
+    /// Transient etcd errors (an election after a member died) are retried.
+    /// A retry first checks whether the timed-out attempt was applied after
+    /// all: its step is there, or `applied` says the record already holds
+    /// the change, so nothing is journaled twice.
     @discardableResult
     private func change(
-        _ id: String, _ doing: String, newStep: Bool = true,
-        _ body: (inout MigrationRecord, Int) throws -> [EtcdOp]
+        _ id: String, _ doing: String, newStep: Bool = true, applied: @escaping (MigrationRecord) -> Bool = { _ in false },
+        _ body: @escaping (inout MigrationRecord, Int) throws -> [EtcdOp]
     ) async throws -> String {
         _ = try requireLeadership(doing)
-        guard let kv = try await client.get(keys.migration(id)) else { throw JournalError.unknownMigration(id) }
-        var record = try ClusterJSON.decode(MigrationRecord.self, kv.value, what: kv.key)
-        if let outcome = record.outcome { throw JournalError.alreadyFinished(id: id, outcome: outcome) }
-        let seq = newStep ? try await client.range(prefix: keys.steps(id)).kvs.count + 1 : 0
-        let extra = try body(&record, seq)
-        let txn = EtcdTxn(
-            compare: guarded([.modRevision(keys.migration(id), equals: kv.modRevision)]),
-            success: [.put(keys.migration(id), try ClusterJSON.encode(record), lease: nil)] + extra, failure: [])
-        guard try await client.txn(txn).succeeded else {
-            try await checkLeadership()
-            throw ClusterStateError.conflict(doing)
+        var attempted: (key: String, value: Data)?
+        return try await withEtcdRetry { retry in
+            guard let kv = try await client.get(keys.migration(id)) else { throw JournalError.unknownMigration(id) }
+            var record = try ClusterJSON.decode(MigrationRecord.self, kv.value, what: kv.key)
+            if retry {
+                if let attempted, try await client.get(attempted.key)?.value == attempted.value { return record.vm }
+                if applied(record) { return record.vm }
+            }
+            if let outcome = record.outcome { throw JournalError.alreadyFinished(id: id, outcome: outcome) }
+            let seq = newStep ? try await client.range(prefix: keys.steps(id)).kvs.count + 1 : 0
+            let extra = try body(&record, seq)
+            attempted = extra.lazy.compactMap { op -> (key: String, value: Data)? in
+                if case .put(let key, let value, _) = op { return (key, value) }
+                return nil
+            }.first
+            let txn = EtcdTxn(
+                compare: guarded([.modRevision(keys.migration(id), equals: kv.modRevision)]),
+                success: [.put(keys.migration(id), try ClusterJSON.encode(record), lease: nil)] + extra, failure: [])
+            guard try await client.txn(txn).succeeded else {
+                try await checkLeadership()
+                throw ClusterStateError.conflict(doing)
+            }
+            return record.vm
         }
-        return record.vm
     }
 
     // MARK: Reading

@@ -9,15 +9,22 @@ struct OperationFollower: Sendable {
 
     /// Queues `operation`; returns once it has finished, with its final state.
     func submitAndFollow(_ operation: QueuedOperation, say: @escaping @Sendable (String) -> Void) async throws -> QueuedOperation {
-        let created = try await client.txn(EtcdTxn(
-            compare: [.createRevision(keys.operation(operation.id), equals: 0)],
-            success: [.put(keys.operation(operation.id), try ClusterJSON.encode(operation), lease: nil)],
-            failure: []))
-        guard created.succeeded else { throw ClusterStateError.conflict("queue operation \(operation.id)") }
-        if !operation.json {
-            say("queued operation \(operation.id): \(operation.title); \(try await leaderText())")
+        let value = try ClusterJSON.encode(operation)
+        let revision: Int64 = try await withEtcdRetry { retry in
+            // The id is new, so an operation already under it is this one,
+            // queued by an attempt that timed out.
+            if retry, let kv = try await client.get(keys.operation(operation.id)) { return kv.createRevision }
+            let created = try await client.txn(EtcdTxn(
+                compare: [.createRevision(keys.operation(operation.id), equals: 0)],
+                success: [.put(keys.operation(operation.id), value, lease: nil)],
+                failure: []))
+            guard created.succeeded else { throw ClusterStateError.conflict("queue operation \(operation.id)") }
+            return created.revision
         }
-        return try await follow(operation.id, from: created.revision, say: say)
+        if !operation.json {
+            say("queued operation \(operation.id): \(operation.title); \((try? await leaderText()) ?? "")")
+        }
+        return try await follow(operation.id, from: revision, say: say)
     }
 
     private func leaderText() async throws -> String {
@@ -35,16 +42,16 @@ struct OperationFollower: Sendable {
         var printed = 0
         var since = revision
         while true {
-            let events = try await client.range(prefix: keys.operationEvents(id))
+            let events = try await withEtcdRetry(patience: .seconds(30)) { _ in try await client.range(prefix: keys.operationEvents(id)) }
             for kv in events.kvs.dropFirst(printed) { say(String(decoding: kv.value, as: UTF8.self)) }
             printed = max(printed, events.kvs.count)
-            guard let kv = try await client.get(keys.operation(id)) else {
+            guard let kv = try await withEtcdRetry(patience: .seconds(30), { _ in try await client.get(keys.operation(id)) }) else {
                 throw JournalError.unreadable("operation \(id) vanished from etcd")
             }
             let operation = try ClusterJSON.decode(QueuedOperation.self, kv.value, what: kv.key)
             if operation.state.isFinal {
                 // The last lines may land after the state; take them too.
-                let tail = try await client.range(prefix: keys.operationEvents(id))
+                let tail = try await withEtcdRetry(patience: .seconds(30)) { _ in try await client.range(prefix: keys.operationEvents(id)) }
                 for kv in tail.kvs.dropFirst(printed) { say(String(decoding: kv.value, as: UTF8.self)) }
                 return operation
             }
