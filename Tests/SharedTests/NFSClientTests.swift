@@ -89,10 +89,11 @@ import Glibc
         defer { close(fd) }
         let url = NFSURL(server: "127.0.0.1", export: "/ferry", nfsPort: port, mountPort: port)
         let start = ContinuousClock.now
-        let error = await mountError(url, timeout: .seconds(20))
+        let error = await mountError(url, timeout: .seconds(60))
         #expect(error?.kind == .connectionRefused, "\(String(describing: error))")
-        // Refused means no waiting for the (20 s) deadline; the margin allows for a loaded machine.
-        #expect(ContinuousClock.now - start < .seconds(10))
+        // Refused means no waiting for the (60 s) deadline; the wide margin
+        // allows for parallel tests loading both cores.
+        #expect(ContinuousClock.now - start < .seconds(30))
     }
 
     @Test func silentServerTimesOutWithinTheDeadline() async throws {

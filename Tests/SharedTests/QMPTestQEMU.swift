@@ -95,7 +95,9 @@ func withQEMU<T: Sendable>(
 ) async throws -> T {
     let qemu = try TestQEMU(profile)
     do {
-        let client = try await QMPClient.connect(socketPath: qemu.socketPath)
+        // Unit tests run in parallel (several QEMUs and etcd clusters on 2
+        // cores): QEMU may take well over the default 10 s to greet.
+        let client = try await QMPClient.connect(socketPath: qemu.socketPath, options: .init(connectTimeout: .seconds(60)))
         do {
             let result = try await body(qemu, client)
             await client.close()
