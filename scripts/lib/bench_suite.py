@@ -1385,7 +1385,13 @@ def main():
     for e in errors:
         log(f"ERROR {e}")
     if profile_name == "smallest":
-        bad = [r for r in rows if not ok_row(r)]
+        # A peer's migration that did not converge (it happens to virsh and QEMU's
+        # defaults now and then on this loaded TCG lab) is a measurement, not a
+        # broken harness; a run of coord that fails, or any guest found broken, is.
+        not_converged = [r for r in rows if r.get("outcome") == "not converged" and r.get("way") != "coord auto"]
+        for r in not_converged:
+            log(f"note: {r['way']} did not converge at {r['rate']} pages/s (a result, not a harness failure)")
+        bad = [r for r in rows if not ok_row(r) and r not in not_converged]
         if errors or not rows or bad:
             log(f"FAILED: {len(rows)} runs, {len(bad)} not completed and verified, {len(errors)} errors")
             return 1
