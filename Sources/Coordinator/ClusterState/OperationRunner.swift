@@ -94,12 +94,7 @@ struct OperationRunner: Sendable {
                 vm: "", target: "", mode: spec.mode, maxDowntimeMs: spec.maxDowntimeMs, bandwidthMiBps: spec.bandwidthMiBps,
                 verifyTimeout: .milliseconds(Int(spec.verifyTimeoutSeconds * 1000))),
             output: output, abort: abort)
-        let entered = try await evacuation.enterMaintenance(reason: spec.reason)
-        output.maintenance(host: spec.host, entered: entered, reason: try await journal.maintenance(host: spec.host)?.reason)
-        let plan = try await evacuation.plan()
-        output.plan(plan, host: spec.host, parallel: spec.parallel, dryRun: false)
-        let report = await evacuation.run(plan)
-        output.finish(report, text: EvacuationReportText.render(report))
+        let report = try await evacuation.perform(reason: spec.reason)
         let moved = report.entries.filter { $0.outcome == .moved }.count
         return report.hostEmpty
             ? (.succeeded, "\(spec.host) is empty; \(moved) VM\(moved == 1 ? "" : "s") moved")

@@ -90,21 +90,16 @@ struct EvacuateCommand: AsyncParsableCommand {
                 verifyTimeout: .seconds(verifyTimeout)),
             output: output, abort: abort)
 
-        if !dryRun {
-            try await OrphanedMigrations.settle(config: config, journal: journal, say: { output.say($0) })
-            let entered = try await evacuation.enterMaintenance(reason: reason)
-            output.maintenance(host: host, entered: entered, reason: try await journal.maintenance(host: host)?.reason)
-        }
-        let plan = try await evacuation.plan()
-        output.plan(plan, host: host, parallel: parallel, dryRun: dryRun)
         if dryRun {
+            let plan = try await evacuation.plan()
+            output.plan(plan, host: host, parallel: parallel, dryRun: true)
             if !plan.unplaced.isEmpty { throw ExitCode.failure }
             return
         }
+        try await OrphanedMigrations.settle(config: config, journal: journal, say: { output.say($0) })
         let interrupt = InterruptWatch { abort.raise() }
         defer { interrupt.cancel() }
-        let report = await evacuation.run(plan)
-        output.finish(report, text: EvacuationReportText.render(report))
+        let report = try await evacuation.perform(reason: reason)
         if !report.hostEmpty { throw ExitCode.failure }
     }
 }

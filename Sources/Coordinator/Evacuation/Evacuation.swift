@@ -34,6 +34,19 @@ struct Evacuation: Sendable {
         return try await journal.setMaintenance(host, on: true, reason: reason ?? Self.defaultReason)
     }
 
+    /// The whole evacuation, as `coord evacuate` and a coordinator cluster's
+    /// leader run it: maintenance, a plan on a fresh survey, the migrations,
+    /// the report, each shown on `output` as it happens.
+    func perform(reason: String?) async throws -> EvacuationReport {
+        let entered = try await enterMaintenance(reason: reason)
+        output.maintenance(host: host, entered: entered, reason: try await journal.maintenance(host: host)?.reason)
+        let plan = try await plan()
+        output.plan(plan, host: host, parallel: parallel, dryRun: false)
+        let report = await run(plan)
+        output.finish(report, text: EvacuationReportText.render(report))
+        return report
+    }
+
     /// The plan on the live cluster; throws if the host does not answer
     /// (its VMs cannot be moved without its agent).
     func plan() async throws -> EvacuationPlan {
