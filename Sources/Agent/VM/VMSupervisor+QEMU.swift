@@ -43,11 +43,23 @@ extension VMSupervisor {
     }
 
     /// Runs `body` with a QMP connection to the VM's QEMU, closed afterwards.
-    /// QEMU serves one QMP client at a time, so connections are short.
-    func withQMP<T: Sendable>(_ name: String, timeout: Duration, _ body: @Sendable (QMPClient) async throws -> T) async throws -> T {
-        let client = try await QMPClient.connect(
-            socketPath: paths(name).qmpSocket, options: QMPClient.Options(connectTimeout: timeout, commandTimeout: .seconds(60)),
-            logger: logger)
-        return try await withClosing(client, close: { await $0.close() }, body)
+    /// QEMU serves one QMP client at a time, so connections are short and
+    /// take turns (`QMPGate`): a request waits up to `queue` for the agent's
+    /// other requests to this VM, then up to `timeout` for QEMU's greeting.
+    func withQMP<T: Sendable>(
+        _ name: String, timeout: Duration, queue: Duration = .seconds(30), _ body: @Sendable (QMPClient) async throws -> T
+    ) async throws -> T {
+        try await qmpGate.acquire(name, within: queue)
+        do {
+            let client = try await QMPClient.connect(
+                socketPath: paths(name).qmpSocket, options: QMPClient.Options(connectTimeout: timeout, commandTimeout: .seconds(60)),
+                logger: logger)
+            let result = try await withClosing(client, close: { await $0.close() }, body)
+            await qmpGate.release(name)
+            return result
+        } catch {
+            await qmpGate.release(name)
+            throw error
+        }
     }
 }

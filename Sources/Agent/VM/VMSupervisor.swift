@@ -13,6 +13,7 @@ actor VMSupervisor {
     let logger: Logger
     let host: HostFacts
     let disks = DiskImages()
+    let qmpGate = QMPGate()
     var records: [String: VMRecord] = [:]
     var busy: [String: String] = [:]
 
@@ -87,7 +88,7 @@ actor VMSupervisor {
             guest: GuestConsole.status(of: consoleTail(name, bytes: 256 << 10)))
         details.createdDisks = record.createdDisks
         if details.info.pid != nil, busy[name] == nil {
-            details.qemuStatus = try? await withQMP(name, timeout: .seconds(3)) { try await $0.runState().rawValue }
+            details.qemuStatus = try? await withQMP(name, timeout: .seconds(3), queue: .zero) { try await $0.runState().rawValue }
         }
         return details
     }
