@@ -44,4 +44,11 @@ import Testing
         #expect(a.tapName(nic: 0) == VMPaths(name: "a-very-long-virtual-machine-name", config: config).tapName(nic: 0))
         #expect(a.tapName(nic: 0) != VMPaths(name: "another", config: config).tapName(nic: 0))
     }
+
+    /// The tap's MAC starts fe:, above any MAC the kernel makes up, so a host
+    /// bridge that follows its lowest port's MAC never takes a guest's tap's.
+    @Test func tapMACIsHighAndFollowsTheGuestMAC() {
+        #expect(QEMUCommandLine.tapMAC(forGuestMAC: "52:54:00:AB:01:90") == "fe:54:00:ab:01:90")
+        #expect(QEMUCommandLine.tapMAC(forGuestMAC: "02:00:00:00:00:01") == "fe:00:00:00:00:01")
+    }
 }

@@ -42,9 +42,10 @@ struct LabGuest {
     }
 
     func writeSpec(labDir: String) throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-spec-\(UUID().uuidString.prefix(8))").path
+        // In the lab's folder, not /tmp: nothing is left behind once the lab is gone.
+        let dir = labDir + "/specs/tests"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let path = dir + "/spec.yaml"
+        let path = dir + "/\(name)-\(UUID().uuidString.prefix(8)).yaml"
         try yaml(labDir: labDir).write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }

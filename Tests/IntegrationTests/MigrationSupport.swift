@@ -59,7 +59,9 @@ struct BackgroundCoord {
     let output: String
 
     static func start(_ lab: Lab, _ arguments: [String], config: String? = nil) throws -> BackgroundCoord {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-coord-\(UUID().uuidString.prefix(8)).out").path
+        // In the lab's folder, which `scripts/lab down` clears, not in /tmp.
+        try FileManager.default.createDirectory(atPath: lab.labDir + "/specs/tests", withIntermediateDirectories: true)
+        let output = lab.labDir + "/specs/tests/coord-\(UUID().uuidString.prefix(8)).out"
         let pid = try Spawn.start([lab.binDir + "/coord", "--config", config ?? lab.configPath] + arguments, stdout: .file(output), stderr: .file(output + ".err"))
         return BackgroundCoord(pid: pid, output: output)
     }

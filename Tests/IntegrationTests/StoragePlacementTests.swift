@@ -42,6 +42,7 @@ extension LabSuite {
             // Agents may still be probing, and pools are re-checked every 10 s
             // (an earlier test may have just given h3 its route back): wait for that.
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-snap-\(UUID().uuidString.prefix(8)).json").path
+            defer { try? FileManager.default.removeItem(atPath: file) }
             var snapshot = Snapshot(hosts: [], vms: [])
             for _ in 0..<90 {
                 let out = try await lab.coord(["snapshot", "--output", file])

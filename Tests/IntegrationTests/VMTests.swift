@@ -24,6 +24,11 @@ extension LabSuite {
 
             let ping = try await lab.run("/usr/bin/ping", ["-c", "3", "-W", "2", guest.address], timeout: 30)
             #expect(ping.status == 0, "guest does not answer ping: \(ping.stdoutText)")
+            // The guest's tap must not become the host's address on br0 (a
+            // bridge follows its lowest port's MAC); the host keeps eth0's.
+            let macs = try await lab.run("/usr/sbin/ip", ["netns", "exec", "ferry-h1", "cat", "/sys/class/net/br0/address", "/sys/class/net/eth0/address"], timeout: 10)
+            let pair = macs.stdoutText.split(separator: "\n")
+            #expect(pair.count == 2 && pair[0] == pair[1], "h1's br0 took another MAC than eth0's with a guest on it: \(macs.stdoutText)")
 
             // The agent goes away and comes back; QEMU and the guest carry on.
             let pid = try #require(first.info.pid)

@@ -48,4 +48,13 @@ enum QEMUCommandLine {
         if mode == .incoming { args += ["-S", "-incoming", "defer"] }
         return args
     }
+
+    /// The host side's MAC for a guest NIC: the guest's MAC with its first
+    /// octet replaced by fe, as libvirt does. High, so a bridge whose MAC
+    /// follows its lowest port never takes it; fixed, so it is the same on
+    /// every host the guest runs on.
+    static func tapMAC(forGuestMAC mac: String) -> String {
+        let octets = mac.lowercased().split(separator: ":")
+        return (["fe"] + octets.dropFirst().map(String.init)).joined(separator: ":")
+    }
 }

@@ -23,7 +23,7 @@ extension VMSupervisor {
         }
         do {
             for (index, nic) in spec.nics.enumerated() {
-                try await attach(tap: paths.tapName(nic: index), to: nic.bridge)
+                try await attach(tap: paths.tapName(nic: index), mac: QEMUCommandLine.tapMAC(forGuestMAC: nic.mac), to: nic.bridge)
             }
         } catch {
             QEMUProcess.kill(pid)
@@ -33,8 +33,15 @@ extension VMSupervisor {
         logger.info("QEMU running", metadata: ["vm": "\(spec.name)", "pid": "\(pid)"])
     }
 
-    private func attach(tap: String, to bridge: String) async throws {
-        for arguments in [["link", "set", "dev", tap, "master", bridge], ["link", "set", "dev", tap, "up"]] {
+    /// A tap gets a fixed MAC starting fe: before it joins the bridge, as
+    /// libvirt does. A Linux bridge without a MAC of its own takes the lowest
+    /// of its ports' MACs; a tap with a random (lower) MAC would become the
+    /// host's own address on the bridge and, when the guest left, take it
+    /// away, so peers that had learnt it lose the host for up to a minute
+    /// (a migration stream stalls; the lab saw exactly that).
+    private func attach(tap: String, mac: String, to bridge: String) async throws {
+        let steps = [["link", "set", "dev", tap, "address", mac], ["link", "set", "dev", tap, "master", bridge], ["link", "set", "dev", tap, "up"]]
+        for arguments in steps {
             let out = try await ProcessRunner.run("ip", arguments, timeout: 10)
             guard out.status == 0 else {
                 throw AgentError(.unavailable, "cannot attach \(tap) to bridge \(bridge): \(out.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))")
