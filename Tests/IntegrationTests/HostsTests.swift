@@ -69,6 +69,7 @@ extension LabSuite {
             // known_hosts with a different key for h1.
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-keys-\(UUID().uuidString.prefix(8))").path
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
             let keygen = try await lab.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", dir + "/impostor"], timeout: 30)
             #expect(keygen.status == 0)
             let impostor = try String(contentsOfFile: dir + "/impostor.pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
@@ -93,6 +94,7 @@ extension LabSuite {
             _ = try await probedHosts()
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-kh-\(UUID().uuidString.prefix(8))").path
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
             let knownHosts = dir + "/known_hosts"
             _ = FileManager.default.createFile(atPath: knownHosts, contents: Data())
 

@@ -53,11 +53,11 @@ actor Lab {
     }
 
     /// A coordinator config for the lab's hosts with some settings changed,
-    /// written to a fresh temporary folder.
+    /// written to a fresh folder under the lab's (cleared by `scripts/lab down`).
     nonisolated func writeConfig(
         knownHosts: String, policy: String = "strict", transport: String = "streamlocal", connectTimeout: Double = 5
     ) throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-it-\(UUID().uuidString.prefix(8))").path
+        let dir = labDir + "/specs/tests/config-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var yaml = """
             knownHosts: \(knownHosts)
