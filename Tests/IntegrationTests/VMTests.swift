@@ -32,6 +32,11 @@ extension LabSuite {
 
             // The agent goes away and comes back; QEMU and the guest carry on.
             let pid = try #require(first.info.pid)
+            // QEMU outlives the agent, so it must hold none of the agent's
+            // sockets (its listener, coordinators' connections, QMP links).
+            let agentPID = try String(contentsOfFile: lab.hostDir("h1") + "/agent.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            let shared = openSockets(of: "\(pid)").intersection(openSockets(of: agentPID))
+            #expect(shared.isEmpty, "QEMU inherited the agent's sockets: \(shared.sorted())")
             _ = try await lab.lab("agent", "restart", "h1")
             let after = try await lab.waitForHeartbeat(guest.name, beyond: first.guest.lastHeartbeat ?? 0)
             #expect(after.info.pid == pid, "QEMU pid changed across an agent restart")
@@ -123,4 +128,11 @@ extension LabSuite {
             try FileManager.default.contentsOfDirectory(atPath: lab.labDir + "/storage/export").sorted()
         }
     }
+}
+
+/// The sockets a process holds open, as /proc names them ("socket:[inode]").
+private func openSockets(of pid: String) -> Set<String> {
+    let dir = "/proc/\(pid)/fd"
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+    return Set(names.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: dir + "/" + $0) }.filter { $0.hasPrefix("socket:") })
 }

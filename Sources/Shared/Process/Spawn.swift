@@ -40,6 +40,13 @@ public enum Spawn {
                 posix_spawn_file_actions_adddup2(&actions, source, fd)
             }
         }
+        // Nothing else of ours crosses into the child. SwiftNIO opens its
+        // sockets without SOCK_CLOEXEC, so without this a QEMU the agent
+        // starts (a daemon that outlives it) would hold the agent's listening
+        // socket, coordinators' connections and, worst, a QMP connection to
+        // another VM that happened to be open: QEMU serves one QMP client at
+        // a time, so that VM could never be spoken to again.
+        closeOthers(&actions)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -62,5 +69,20 @@ public enum Spawn {
         let code = posix_spawn(&pid, argv[0], &actions, &attributes, cArgs, environ)
         guard code == 0 else { throw Failed(executable: argv[0], code: code) }
         return pid
+    }
+
+    /// Adds "close every descriptor from 3 up" to the child's actions.
+    /// glibc has had `posix_spawn_file_actions_addclosefrom_np` since 2.34,
+    /// but Swift's Glibc module does not export it, so it is looked up by name;
+    /// where it is missing, our descriptors are marked close-on-exec instead.
+    private static func closeOthers(_ actions: inout posix_spawn_file_actions_t) {
+        typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        if let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") {
+            let addCloseFrom = unsafeBitCast(symbol, to: AddCloseFrom.self)
+            if addCloseFrom(&actions, 3) == 0 { return }
+        }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
+            if let fd = Int32(name), fd > 2 { _ = fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC) }
+        }
     }
 }
