@@ -9,7 +9,9 @@ import Testing
 @Suite struct EtcdJournalTests {
     let keys = ClusterKeys(prefix: "/t/")
 
-    func elect(_ client: EtcdClient, _ name: String, lease: Int = 2) async throws -> Leadership {
+    /// A lease long enough to outlast a test on a loaded machine: these
+    /// leaders do not renew, and a lapse is made explicitly where wanted.
+    func elect(_ client: EtcdClient, _ name: String, lease: Int = 60) async throws -> Leadership {
         try await LeaderElection(client: client, keys: keys, name: name, leaseSeconds: lease, logger: Logger(label: "test")).campaign()
     }
 
@@ -50,7 +52,9 @@ import Testing
             try await old.step(record.id, .streaming)
             #expect(try await old.orphaned().isEmpty)
 
-            // c1 stops renewing; c2 wins once the lease lapses.
+            // c1's lease lapses: revoked here, which is what etcd does when a
+            // lease expires (its keys go), without waiting for the TTL. c2 wins.
+            try await etcd.revokeLease(first.lease)
             let second = try await elect(etcd, "c2")
             #expect(second.epoch > first.epoch)
             let new = EtcdJournal(client: etcd, keys: keys, leadership: second)
@@ -85,8 +89,8 @@ import Testing
     @Test func oneLeadsAtATimeAndEpochsRise() async throws {
         try await withEtcd { (_, etcd) async throws in
             let logger = Logger(label: "test")
-            let c1 = LeaderElection(client: etcd, keys: keys, name: "c1", leaseSeconds: 5, logger: logger)
-            let c2 = LeaderElection(client: etcd, keys: keys, name: "c2", leaseSeconds: 5, logger: logger)
+            let c1 = LeaderElection(client: etcd, keys: keys, name: "c1", leaseSeconds: 60, logger: logger)
+            let c2 = LeaderElection(client: etcd, keys: keys, name: "c2", leaseSeconds: 60, logger: logger)
             let first = try await c1.campaign()
             let waiting = Task { try await c2.campaign() }
             try await Task.sleep(for: .milliseconds(500))
