@@ -26,7 +26,7 @@ extension LabSuite {
             #expect(ping.status == 0, "guest does not answer ping: \(ping.stdoutText)")
             // The guest's tap must not become the host's address on br0 (a
             // bridge follows its lowest port's MAC); the host keeps eth0's.
-            let macs = try await lab.run("/usr/sbin/ip", ["netns", "exec", "ferry-h1", "cat", "/sys/class/net/br0/address", "/sys/class/net/eth0/address"], timeout: 10)
+            let macs = try await lab.lab("exec", "h1", "cat", "/sys/class/net/br0/address", "/sys/class/net/eth0/address")
             let pair = macs.stdoutText.split(separator: "\n")
             #expect(pair.count == 2 && pair[0] == pair[1], "h1's br0 took another MAC than eth0's with a guest on it: \(macs.stdoutText)")
 

@@ -58,10 +58,7 @@ extension VMSupervisor {
     func resumeTarget(_ ref: MigrationRef) async throws -> MigrationResumeResult {
         _ = try held(ref, as: .incoming)
         let consoleStart = consoleSize(ref.name)
-        // A generous greeting wait: QEMU's main loop can be slow to accept while
-        // it loads the last of the stream on a busy host, and a failed resume
-        // rolls the whole migration back.
-        let resumedAt = try await withQMP(ref.name, timeout: .seconds(20)) { qmp -> Date in
+        let resumedAt = try await withQMP(ref.name, timeout: .seconds(5)) { qmp -> Date in
             var info = try await qmp.queryMigrate()
             let run = try await qmp.runState()
             if run == .running { return Date() }

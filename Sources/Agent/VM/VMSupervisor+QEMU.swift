@@ -53,8 +53,11 @@ extension VMSupervisor {
     /// QEMU serves one QMP client at a time, so connections are short and
     /// take turns (`QMPGate`): a request waits up to `queue` for the agent's
     /// other requests to this VM, then up to `timeout` for QEMU's greeting.
+    /// The longest holder is a status long-poll (5 s, then 10 s after a
+    /// switchover); 20 s in the queue plus the greeting stays within the
+    /// coordinator's 30 s call timeout, so the agent says why, not a timeout.
     func withQMP<T: Sendable>(
-        _ name: String, timeout: Duration, queue: Duration = .seconds(30), _ body: @Sendable (QMPClient) async throws -> T
+        _ name: String, timeout: Duration, queue: Duration = .seconds(20), _ body: @Sendable (QMPClient) async throws -> T
     ) async throws -> T {
         try await qmpGate.acquire(name, within: queue)
         do {

@@ -139,7 +139,8 @@ private struct Pipe2 {
     init() throws {
         var fds: [Int32] = [0, 0]
         // pipe2 is hidden behind _GNU_SOURCE; a child spawned by another
-        // thread in between may inherit an end, which the drain grace covers.
+        // thread in between does not inherit an end: Spawn closes every
+        // descriptor above 2 in the child.
         guard pipe(&fds) == 0 else {
             throw ProcessRunner.RunError.launchFailed(executable: "pipe", reason: String(cString: strerror(errno)))
         }
